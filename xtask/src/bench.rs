@@ -1,0 +1,299 @@
+//! `cargo xtask bench`: runs every benchmark, then prints one table with each target's ratio
+//! measured in the same run (these machines are shared and noisy, so only ratios between
+//! neighbours in one run are meaningful).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::{cargo, run, workspace_root};
+
+/// A benchmark binary: the package, the bench target, and the criterion group it writes.
+struct Suite {
+    title: &'static str,
+    package: &'static str,
+    bench: &'static str,
+    /// Set for the peer benchmark, which is a workspace of its own.
+    manifest: Option<&'static str>,
+}
+
+const SUITES: &[Suite] = &[
+    Suite {
+        title: "line protocol encoding",
+        package: "influxdb3-lp",
+        bench: "encode",
+        manifest: None,
+    },
+    Suite {
+        title: "file ingest",
+        package: "influxdb3-ingest",
+        bench: "ingest",
+        manifest: None,
+    },
+    Suite {
+        title: "batching writer",
+        package: "influxdb3-write",
+        bench: "throughput",
+        manifest: None,
+    },
+    Suite {
+        title: "query streaming",
+        package: "influxdb3-query",
+        bench: "stream",
+        manifest: None,
+    },
+    Suite {
+        title: "peer: influxdb3-client 0.3",
+        package: "influxdb3-peer-bench",
+        bench: "peer",
+        manifest: Some("benches/peer/Cargo.toml"),
+    },
+];
+
+/// A ratio the issues set a target for: `numerator / denominator` of mean times.
+struct Ratio {
+    what: &'static str,
+    group: &'static str,
+    numerator: &'static str,
+    denominator: &'static str,
+    /// The target, phrased for the table.
+    target: &'static str,
+    /// True when the ratio meets the target.
+    meets: fn(f64) -> bool,
+}
+
+const RATIOS: &[Ratio] = &[
+    Ratio {
+        what: "home point encode / memcpy of its bytes",
+        group: "lp_encode",
+        numerator: "point_home",
+        denominator: "point_home_memcpy",
+        target: "<= 6x",
+        meets: |r| r <= 6.0,
+    },
+    Ratio {
+        what: "escaped point encode / memcpy of its bytes",
+        group: "lp_encode",
+        numerator: "point_escaped",
+        denominator: "point_escaped_memcpy",
+        target: "<= 6x",
+        meets: |r| r <= 6.0,
+    },
+    Ratio {
+        what: "1M home rows: as Points / as RecordBatch",
+        group: "lp_encode",
+        numerator: "batch_home_1m_as_points",
+        denominator: "batch_home_1m",
+        target: ">= 3x",
+        meets: |r| r >= 3.0,
+    },
+    Ratio {
+        what: "10k x 25 floats: as Points / as RecordBatch",
+        group: "lp_encode",
+        numerator: "batch_wide_10k_as_points",
+        denominator: "batch_wide_10k",
+        target: ">= 3x",
+        meets: |r| r >= 3.0,
+    },
+    Ratio {
+        what: "home point: influxdb3-client / ours",
+        group: "peer",
+        numerator: "point_home_influxdb3_client",
+        denominator: "point_home_ours",
+        target: ">= 3x",
+        meets: |r| r >= 3.0,
+    },
+    Ratio {
+        what: "escaped point: influxdb3-client / ours",
+        group: "peer",
+        numerator: "point_escaped_influxdb3_client",
+        denominator: "point_escaped_ours",
+        target: ">= 3x",
+        meets: |r| r >= 3.0,
+    },
+    Ratio {
+        what: "parquet 1M rows -> LP / in-memory batch -> LP",
+        group: "ingest",
+        numerator: "parquet_1m_to_lp",
+        denominator: "recordbatch_1m_to_lp",
+        target: "close to 1x",
+        meets: |r| r <= 1.5,
+    },
+    Ratio {
+        what: "stream rows: bare FlightClient / ours (time)",
+        group: "query_stream",
+        numerator: "bare_flight_client",
+        denominator: "ours",
+        target: ">= 0.95",
+        meets: |r| r >= 0.95,
+    },
+];
+
+pub(crate) fn run_all(args: &[String]) -> Result<(), String> {
+    let quick = args.iter().any(|a| a == "--quick");
+    let only: Vec<&str> = args
+        .iter()
+        .filter(|a| !a.starts_with("--"))
+        .map(String::as_str)
+        .collect();
+    let mut failed = Vec::new();
+    for suite in SUITES {
+        if !only.is_empty() && !only.contains(&suite.bench) {
+            continue;
+        }
+        println!("==> bench: {} ({} / {})", suite.title, suite.package, suite.bench);
+        let mut command = cargo();
+        command.args(["bench", "--bench", suite.bench]);
+        match suite.manifest {
+            Some(manifest) => {
+                command.arg("--manifest-path").arg(workspace_root().join(manifest));
+                command.env("CARGO_TARGET_DIR", peer_target_dir());
+            }
+            None => {
+                command.args(["--package", suite.package]);
+            }
+        }
+        command.arg("--");
+        if quick {
+            command.args(["--warm-up-time", "1", "--measurement-time", "3"]);
+        }
+        if let Err(e) = run(suite.title, &mut command) {
+            eprintln!("    {e}");
+            failed.push(suite.title);
+        }
+    }
+    print_table();
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("benchmarks that did not run: {}", failed.join(", ")))
+    }
+}
+
+
+fn peer_target_dir() -> PathBuf {
+    workspace_root().join("target").join("peer")
+}
+
+fn criterion_dirs() -> [PathBuf; 2] {
+    [
+        workspace_root().join("target").join("criterion"),
+        peer_target_dir().join("criterion"),
+    ]
+}
+
+/// One measured benchmark: mean time per iteration and the declared throughput.
+struct Measurement {
+    mean_ns: f64,
+    elements: Option<f64>,
+    bytes: Option<f64>,
+}
+
+fn measurement(group: &str, id: &str) -> Option<Measurement> {
+    criterion_dirs().iter().find_map(|dir| read_measurement(&dir.join(group).join(id)))
+}
+
+fn read_measurement(dir: &Path) -> Option<Measurement> {
+    let estimates: Value =
+        serde_json::from_str(&fs::read_to_string(dir.join("new").join("estimates.json")).ok()?)
+            .ok()?;
+    let mean_ns = estimates.get("mean")?.get("point_estimate")?.as_f64()?;
+    let benchmark: Option<Value> = fs::read_to_string(dir.join("new").join("benchmark.json"))
+        .ok()
+        .and_then(|text| serde_json::from_str(&text).ok());
+    let throughput = benchmark.as_ref().and_then(|b| b.get("throughput"));
+    let elements = throughput
+        .and_then(|t| t.get("Elements"))
+        .and_then(Value::as_f64);
+    let bytes = throughput
+        .and_then(|t| t.get("Bytes").or_else(|| t.get("BytesDecimal")))
+        .and_then(Value::as_f64);
+    Some(Measurement {
+        mean_ns,
+        elements,
+        bytes,
+    })
+}
+
+fn print_table() {
+    println!();
+    println!("| group | benchmark | time / iter | elements/s | bytes/s |");
+    println!("|---|---|---:|---:|---:|");
+    for dir in criterion_dirs() {
+        let Ok(groups) = fs::read_dir(&dir) else {
+            continue;
+        };
+        let mut groups: Vec<_> = groups.flatten().map(|e| e.path()).collect();
+        groups.sort();
+        for group in groups.iter().filter(|p| p.is_dir()) {
+            let Ok(ids) = fs::read_dir(group) else {
+                continue;
+            };
+            let mut ids: Vec<_> = ids.flatten().map(|e| e.path()).collect();
+            ids.sort();
+            for id in ids {
+                let Some(m) = read_measurement(&id) else {
+                    continue;
+                };
+                let secs = m.mean_ns / 1e9;
+                println!(
+                    "| {} | {} | {} | {} | {} |",
+                    file_name(group),
+                    file_name(&id),
+                    human_time(m.mean_ns),
+                    m.elements.map_or("".into(), |n| human_rate(n / secs)),
+                    m.bytes.map_or("".into(), |n| format!("{}B", human_rate(n / secs))),
+                );
+            }
+        }
+    }
+    println!();
+    println!("| ratio (same run) | value | target | met |");
+    println!("|---|---:|---|---|");
+    for ratio in RATIOS {
+        let value = measurement(ratio.group, ratio.numerator)
+            .zip(measurement(ratio.group, ratio.denominator))
+            .map(|(n, d)| n.mean_ns / d.mean_ns);
+        match value {
+            Some(v) => println!(
+                "| {} | {:.2}x | {} | {} |",
+                ratio.what,
+                v,
+                ratio.target,
+                if (ratio.meets)(v) { "yes" } else { "NO" }
+            ),
+            None => println!("| {} | not measured | {} | |", ratio.what, ratio.target),
+        }
+    }
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+fn human_time(ns: f64) -> String {
+    if ns >= 1e9 {
+        format!("{:.2} s", ns / 1e9)
+    } else if ns >= 1e6 {
+        format!("{:.2} ms", ns / 1e6)
+    } else if ns >= 1e3 {
+        format!("{:.2} µs", ns / 1e3)
+    } else {
+        format!("{ns:.0} ns")
+    }
+}
+
+fn human_rate(per_sec: f64) -> String {
+    if per_sec >= 1e9 {
+        format!("{:.2} G/s", per_sec / 1e9)
+    } else if per_sec >= 1e6 {
+        format!("{:.2} M/s", per_sec / 1e6)
+    } else if per_sec >= 1e3 {
+        format!("{:.2} k/s", per_sec / 1e3)
+    } else {
+        format!("{per_sec:.0} /s")
+    }
+}

@@ -1,0 +1,153 @@
+//! Project automation, run as `cargo xtask <command>`.
+//!
+//! - `ci`: the one gate (format, lints, tests, docs, examples, cargo-deny).
+//! - `bench`: runs the benchmarks and prints the table of BENCHMARKS.md.
+//! - `emulator [ARGS]`: runs the InfluxDB 3 emulator binary.
+//! - `sample-data`: regenerates `examples/data/` from its single source.
+
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+mod bench;
+mod deny;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("ci") => ci(),
+        Some("bench") => bench::run_all(&args[1..]),
+        Some("emulator") => emulator(&args[1..]),
+        Some("sample-data") => sample_data(),
+        Some("-h" | "--help" | "help") | None => {
+            print_help();
+            Ok(())
+        }
+        Some(other) => Err(format!("unknown command `{other}`; run `cargo xtask help`")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn print_help() {
+    println!(
+        "usage: cargo xtask <command>\n\n\
+         commands:\n  \
+         ci            fmt --check, clippy -D warnings, tests (unit, integration, doc), docs, cargo deny\n  \
+         bench         run the benchmarks and print the comparison table (add --quick for a short run)\n  \
+         emulator ARGS run the InfluxDB 3 emulator (e.g. --bind 127.0.0.1:8181 --token T)\n  \
+         sample-data   regenerate examples/data/ from its single source"
+    );
+}
+
+/// The workspace root (the parent of this crate's directory).
+pub(crate) fn workspace_root() -> PathBuf {
+    let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir.parent().map(Path::to_path_buf).unwrap_or(manifest_dir)
+}
+
+/// The cargo executable that runs this xtask.
+pub(crate) fn cargo() -> Command {
+    let mut command = Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()));
+    command.current_dir(workspace_root());
+    command
+}
+
+/// Runs `command`, failing with a message naming `what` on a non-zero exit.
+pub(crate) fn run(what: &str, command: &mut Command) -> Result<(), String> {
+    let status = command
+        .status()
+        .map_err(|e| format!("{what}: could not start: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{what} failed ({status})"))
+    }
+}
+
+fn ci() -> Result<(), String> {
+    let started = Instant::now();
+    let mut doc = cargo();
+    doc.args(["doc", "--workspace", "--no-deps", "--document-private-items"])
+        .env("RUSTDOCFLAGS", "-D warnings");
+    let steps: Vec<(&str, Command)> = vec![
+        ("cargo fmt --check", {
+            let mut c = cargo();
+            c.args(["fmt", "--all", "--check"]);
+            c
+        }),
+        ("cargo clippy -D warnings", {
+            let mut c = cargo();
+            c.args([
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--all-features",
+                "--",
+                "-D",
+                "warnings",
+            ]);
+            c
+        }),
+        ("cargo test (unit, integration, doc, examples)", {
+            let mut c = cargo();
+            c.args(["test", "--workspace", "--all-features"]);
+            c
+        }),
+        ("cargo doc (warnings denied)", doc),
+    ];
+    for (name, mut command) in steps {
+        step(name, || run(name, &mut command))?;
+    }
+    step("cargo deny check", deny::check)?;
+    println!(
+        "==> ci passed in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Runs one CI step, printing its name and how long it took.
+fn step(name: &str, body: impl FnOnce() -> Result<(), String>) -> Result<(), String> {
+    println!("==> {name}");
+    let started = Instant::now();
+    let result = body();
+    let secs = started.elapsed().as_secs_f64();
+    match &result {
+        Ok(()) => println!("==> {name}: ok ({secs:.1} s)"),
+        Err(_) => println!("==> {name}: FAILED ({secs:.1} s)"),
+    }
+    result
+}
+
+fn emulator(args: &[String]) -> Result<(), String> {
+    run(
+        "influxdb3-emulator",
+        cargo()
+            .args(["run", "--package", "influxdb3-emulator", "--"])
+            .args(args),
+    )
+}
+
+fn sample_data() -> Result<(), String> {
+    let out = workspace_root().join("examples").join("data");
+    run(
+        "make_sample_data",
+        cargo()
+            .args([
+                "run",
+                "--package",
+                "influxdb3-ingest",
+                "--example",
+                "make_sample_data",
+                "--",
+            ])
+            .arg(&out),
+    )
+}
