@@ -142,12 +142,17 @@ pub(crate) fn run_all(args: &[String]) -> Result<(), String> {
         if !only.is_empty() && !only.contains(&suite.bench) {
             continue;
         }
-        println!("==> bench: {} ({} / {})", suite.title, suite.package, suite.bench);
+        println!(
+            "==> bench: {} ({} / {})",
+            suite.title, suite.package, suite.bench
+        );
         let mut command = cargo();
         command.args(["bench", "--bench", suite.bench]);
         match suite.manifest {
             Some(manifest) => {
-                command.arg("--manifest-path").arg(workspace_root().join(manifest));
+                command
+                    .arg("--manifest-path")
+                    .arg(workspace_root().join(manifest));
                 command.env("CARGO_TARGET_DIR", peer_target_dir());
             }
             None => {
@@ -167,10 +172,12 @@ pub(crate) fn run_all(args: &[String]) -> Result<(), String> {
     if failed.is_empty() {
         Ok(())
     } else {
-        Err(format!("benchmarks that did not run: {}", failed.join(", ")))
+        Err(format!(
+            "benchmarks that did not run: {}",
+            failed.join(", ")
+        ))
     }
 }
-
 
 fn peer_target_dir() -> PathBuf {
     workspace_root().join("target").join("peer")
@@ -191,7 +198,9 @@ struct Measurement {
 }
 
 fn measurement(group: &str, id: &str) -> Option<Measurement> {
-    criterion_dirs().iter().find_map(|dir| read_measurement(&dir.join(group).join(id)))
+    criterion_dirs()
+        .iter()
+        .find_map(|dir| read_measurement(&dir.join(group).join(id)))
 }
 
 fn read_measurement(dir: &Path) -> Option<Measurement> {
@@ -243,7 +252,8 @@ fn print_table() {
                     file_name(&id),
                     human_time(m.mean_ns),
                     m.elements.map_or("".into(), |n| human_rate(n / secs)),
-                    m.bytes.map_or("".into(), |n| format!("{}B", human_rate(n / secs))),
+                    m.bytes
+                        .map_or("".into(), |n| format!("{}B", human_rate(n / secs))),
                 );
             }
         }

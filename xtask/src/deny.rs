@@ -3,8 +3,9 @@
 //! cargo-deny is installed with `cargo install --locked` when it is missing. The advisory
 //! database is fetched from the network when that works; when it cannot be reached (CI machines
 //! reach crates.io only), the RustSec snapshot in `../shared/advisory-db` is copied under
-//! `target/`, made into a git repository (cargo-deny only reads databases from git), and used
-//! through a generated copy of `deny.toml` whose `db-urls` names that local repository.
+//! `target/`, made into a git repository where cargo-deny keeps its databases (it only reads
+//! them from git), and used with `--offline` through a generated copy of `deny.toml` that sets
+//! `db-path`.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -34,7 +35,7 @@ pub(crate) fn check() -> Result<(), String> {
     run(
         "cargo deny check",
         cargo()
-            .args(["deny", "--config"])
+            .args(["deny", "--offline", "--config"])
             .arg(&config)
             .args(["check"]),
     )
@@ -51,7 +52,9 @@ fn ensure_cargo_deny() -> Result<(), String> {
     if installed {
         return Ok(());
     }
-    println!("    cargo-deny not found: installing {CARGO_DENY_VERSION} with cargo install --locked");
+    println!(
+        "    cargo-deny not found: installing {CARGO_DENY_VERSION} with cargo install --locked"
+    );
     run(
         "cargo install cargo-deny",
         cargo().args([
@@ -95,6 +98,10 @@ fn fetch_from_network(root: &Path) -> bool {
 }
 
 /// Prepares the local advisory database and a config that uses it; returns the config's path.
+///
+/// cargo-deny keeps each database in `<db-path>/<name>-<hash of its URL>` and, with `--offline`,
+/// opens it from there without fetching. The directory name is learnt from cargo-deny itself (its
+/// error names the directory it looked for), so this keeps working across cargo-deny releases.
 fn offline_config(root: &Path) -> Result<PathBuf, String> {
     let snapshot = root.join("..").join("shared").join("advisory-db");
     if !snapshot.is_dir() {
@@ -104,13 +111,50 @@ fn offline_config(root: &Path) -> Result<PathBuf, String> {
         ));
     }
     let work = root.join("target").join("advisory-db-offline");
-    let repo = work.join("advisory-db");
     let db_path = work.join("dbs");
     // Start from a fresh copy each time: the snapshot may have been updated.
     if work.exists() {
         fs::remove_dir_all(&work).map_err(|e| format!("removing {}: {e}", work.display()))?;
     }
-    fs::create_dir_all(&work).map_err(|e| format!("creating {}: {e}", work.display()))?;
+    fs::create_dir_all(&db_path).map_err(|e| format!("creating {}: {e}", db_path.display()))?;
+
+    let original = fs::read_to_string(root.join("deny.toml"))
+        .map_err(|e| format!("reading deny.toml: {e}"))?;
+    let mut config = String::with_capacity(original.len() + 128);
+    let mut placed = false;
+    for line in original.lines() {
+        config.push_str(line);
+        config.push('\n');
+        if line.trim_start().starts_with("db-urls") {
+            config.push_str(&format!("db-path = \"{}\"\n", db_path.display()));
+            placed = true;
+        }
+    }
+    if !placed {
+        return Err("deny.toml has no `db-urls` line in [advisories]".into());
+    }
+    let config_path = work.join("deny-offline.toml");
+    fs::write(&config_path, config)
+        .map_err(|e| format!("writing {}: {e}", config_path.display()))?;
+
+    // Ask cargo-deny where it expects the database.
+    let probe = cargo()
+        .args(["deny", "--offline", "--config"])
+        .arg(&config_path)
+        .args(["check", "advisories"])
+        .output()
+        .map_err(|e| format!("running cargo deny: {e}"))?;
+    let stderr = String::from_utf8_lossy(&probe.stderr);
+    let prefix = db_path.display().to_string();
+    let Some(expected) = stderr
+        .split(['\'', '"', ' ', '\n'])
+        .find(|word| word.starts_with(&prefix) && word.len() > prefix.len() + 1)
+    else {
+        return Err(format!(
+            "could not learn where cargo-deny expects its advisory database; it said:\n{stderr}"
+        ));
+    };
+    let repo = PathBuf::from(expected);
     copy_dir(&snapshot, &repo)?;
     let _ = fs::remove_dir_all(repo.join(".git"));
     let git = |args: &[&str]| -> Result<(), String> {
@@ -128,31 +172,14 @@ fn offline_config(root: &Path) -> Result<PathBuf, String> {
     };
     git(&["init", "--quiet", "--initial-branch=main"])?;
     git(&["add", "--all"])?;
-    git(&["commit", "--quiet", "--no-gpg-sign", "-m", "RustSec advisory-db snapshot"])?;
-
-    let original = fs::read_to_string(root.join("deny.toml"))
-        .map_err(|e| format!("reading deny.toml: {e}"))?;
-    let mut config = String::with_capacity(original.len() + 256);
-    let mut replaced = false;
-    for line in original.lines() {
-        if line.trim_start().starts_with("db-urls") {
-            config.push_str(&format!(
-                "db-urls = [\"file://{}\"]\ndb-path = \"{}\"\n",
-                repo.display(),
-                db_path.display()
-            ));
-            replaced = true;
-        } else {
-            config.push_str(line);
-            config.push('\n');
-        }
-    }
-    if !replaced {
-        return Err("deny.toml has no `db-urls` line in [advisories] to point at the snapshot".into());
-    }
-    let path = work.join("deny-offline.toml");
-    fs::write(&path, config).map_err(|e| format!("writing {}: {e}", path.display()))?;
-    Ok(path)
+    git(&[
+        "commit",
+        "--quiet",
+        "--no-gpg-sign",
+        "-m",
+        "RustSec advisory-db snapshot",
+    ])?;
+    Ok(config_path)
 }
 
 fn copy_dir(from: &Path, to: &Path) -> Result<(), String> {

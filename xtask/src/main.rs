@@ -18,6 +18,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci(),
         Some("bench") => bench::run_all(&args[1..]),
+        Some("deny") => deny::check(),
         Some("emulator") => emulator(&args[1..]),
         Some("sample-data") => sample_data(),
         Some("-h" | "--help" | "help") | None => {
@@ -40,6 +41,7 @@ fn print_help() {
         "usage: cargo xtask <command>\n\n\
          commands:\n  \
          ci            fmt --check, clippy -D warnings, tests (unit, integration, doc), docs, cargo deny\n  \
+         deny          cargo deny check (with the advisory snapshot when offline)\n  \
          bench         run the benchmarks and print the comparison table (add --quick for a short run)\n  \
          emulator ARGS run the InfluxDB 3 emulator (e.g. --bind 127.0.0.1:8181 --token T)\n  \
          sample-data   regenerate examples/data/ from its single source"
@@ -49,7 +51,10 @@ fn print_help() {
 /// The workspace root (the parent of this crate's directory).
 pub(crate) fn workspace_root() -> PathBuf {
     let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    manifest_dir.parent().map(Path::to_path_buf).unwrap_or(manifest_dir)
+    manifest_dir
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or(manifest_dir)
 }
 
 /// The cargo executable that runs this xtask.
@@ -74,8 +79,13 @@ pub(crate) fn run(what: &str, command: &mut Command) -> Result<(), String> {
 fn ci() -> Result<(), String> {
     let started = Instant::now();
     let mut doc = cargo();
-    doc.args(["doc", "--workspace", "--no-deps", "--document-private-items"])
-        .env("RUSTDOCFLAGS", "-D warnings");
+    doc.args([
+        "doc",
+        "--workspace",
+        "--no-deps",
+        "--document-private-items",
+    ])
+    .env("RUSTDOCFLAGS", "-D warnings");
     let steps: Vec<(&str, Command)> = vec![
         ("cargo fmt --check", {
             let mut c = cargo();
@@ -106,10 +116,7 @@ fn ci() -> Result<(), String> {
         step(name, || run(name, &mut command))?;
     }
     step("cargo deny check", deny::check)?;
-    println!(
-        "==> ci passed in {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
+    println!("==> ci passed in {:.1} s", started.elapsed().as_secs_f64());
     Ok(())
 }
 
