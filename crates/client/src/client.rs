@@ -1,0 +1,728 @@
+//! [`Client`] and [`ClientBuilder`].
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use influxdb3_lp::{EncodeStats, LineEncoder, Precision, ToLineProtocol};
+use influxdb3_query::{
+    ChunkStream, FlightOptions, Query, QueryClient, QueryResult, RecordBatchStream, SchemaRef,
+};
+use influxdb3_write::{
+    AuthScheme, CloseSummary, Endpoint, FlushSummary, HttpTransport, WriteParams, Writer, write_now,
+};
+
+use crate::Error;
+use crate::config::{self, Settings};
+use crate::options::{WriteCall, WriteClientOptions, WriteMode};
+
+/// The client for InfluxDB 3 (the Python client's `InfluxDBClient3`): writes line protocol
+/// over HTTP, queries over Arrow Flight.
+///
+/// Build one with [`Client::builder`], [`Client::from_env`] or
+/// [`Client::from_connection_string`]. Writes are synchronous unless
+/// [`WriteClientOptions::write_options`] gives batching options, as in Python.
+///
+/// Cheap to clone (an `Arc` inside); clones share the connections and the batching writer.
+/// `Send + Sync`. `Debug` never shows the token.
+///
+/// ```no_run
+/// use influxdb_client_3::{Client, Point, Precision, Query, WriteCall};
+///
+/// # async fn run() -> Result<(), influxdb_client_3::Error> {
+/// let client = Client::builder("http://localhost:8181")
+///     .database("sensors")
+///     .token("apiv3_...")
+///     .build()?;
+///
+/// client.write(Point::new("home").tag("room", "Kitchen").field("temp", 21.5)).await?;
+/// client
+///     .write_with(
+///         "home,room=Living\\ Room temp=21.1,hum=35.9,co=0i 1641024000",
+///         WriteCall::new().precision(Precision::Seconds),
+///     )
+///     .await?;
+///
+/// let table = client.query("SELECT room, temp FROM home").await?;
+/// println!("{table}");
+/// let table = client.query(Query::influxql("SELECT DISTINCT(temp) AS val FROM home")).await?;
+/// println!("{table}");
+/// client.close().await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    host: String,
+    database: Option<String>,
+    precision: Precision,
+    no_sync: bool,
+    accept_partial: bool,
+    endpoint: Endpoint,
+    default_tags: Vec<(String, String)>,
+    transport: HttpTransport,
+    writer: Option<Writer<HttpTransport>>,
+    query: QueryClient,
+    closed: AtomicBool,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = &self.inner;
+        f.debug_struct("Client")
+            .field("host", &inner.host)
+            .field("database", &inner.database)
+            .field("precision", &inner.precision)
+            .field("endpoint", &inner.endpoint)
+            .field(
+                "mode",
+                &if inner.writer.is_some() {
+                    "batching"
+                } else {
+                    "synchronous"
+                },
+            )
+            .field("default_tags", &inner.default_tags)
+            .field("closed", &inner.closed.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+/// What one write did.
+///
+/// In synchronous mode the lines were acknowledged by the server when this is returned; in
+/// batching mode they were handed to the background writer (`batched` is true) and their
+/// outcome goes to the callbacks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WriteResult {
+    /// Lines written (or queued, in batching mode).
+    pub lines: u64,
+    /// Bytes of line protocol (before compression).
+    pub bytes: usize,
+    /// HTTP requests made (0 in batching mode; more than 1 for bodies over 10 MiB).
+    pub requests: usize,
+    /// What the encoder wrote and what it left out: records without any field left,
+    /// NaN/±Inf or null fields, empty or null tags.
+    pub encoded: EncodeStats,
+    /// Whether the lines went to the batching writer rather than straight to the server.
+    pub batched: bool,
+}
+
+/// Configures a [`Client`]. Every setting has the Python/Go client's default.
+///
+/// ```
+/// use std::time::Duration;
+/// use influxdb_client_3::{Client, FlightClientOptions, Precision, WriteClientOptions, WriteOptions};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), influxdb_client_3::Error> {
+/// let client = Client::builder("https://influxdb.example.com:8181")
+///     .database("sensors")
+///     .token("apiv3_...")
+///     .precision(Precision::Seconds)
+///     .write_client_options(
+///         WriteClientOptions::new()
+///             .write_options(WriteOptions::default().batch_size(500))
+///             .default_tags([("site", "north")]),
+///     )
+///     .flight_client_options(FlightClientOptions::default().max_decoding_message_size(128 << 20))
+///     .header("X-Trace", "1")
+///     .write_timeout(Duration::from_secs(30))
+///     .query_timeout(Duration::from_secs(60))
+///     .build()?;
+/// assert!(!format!("{client:?}").contains("apiv3_"));
+/// # Ok(()) }
+/// ```
+#[must_use]
+pub struct ClientBuilder {
+    host: String,
+    token: Option<String>,
+    auth_scheme: AuthScheme,
+    org: Option<String>,
+    database: Option<String>,
+    precision: Precision,
+    gzip_threshold: Option<usize>,
+    no_sync: bool,
+    accept_partial: bool,
+    use_v2_api: bool,
+    write_timeout: Option<Option<Duration>>,
+    query_timeout: Option<Duration>,
+    headers: Vec<(String, String)>,
+    proxy: Option<String>,
+    root_certificates: Vec<Vec<u8>>,
+    danger_accept_invalid_certs: bool,
+    write_client_options: WriteClientOptions,
+    flight_options: FlightOptions,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("host", &self.host)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("auth_scheme", &self.auth_scheme)
+            .field("database", &self.database)
+            .field("precision", &self.precision)
+            .field("write_client_options", &self.write_client_options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientBuilder {
+    fn new(host: &str) -> Self {
+        ClientBuilder {
+            host: host.to_owned(),
+            token: None,
+            auth_scheme: AuthScheme::Token,
+            org: None,
+            database: None,
+            precision: Precision::Nanoseconds,
+            gzip_threshold: None,
+            no_sync: false,
+            accept_partial: true,
+            use_v2_api: true,
+            write_timeout: None,
+            query_timeout: None,
+            headers: Vec::new(),
+            proxy: None,
+            root_certificates: Vec::new(),
+            danger_accept_invalid_certs: false,
+            write_client_options: WriteClientOptions::default(),
+            flight_options: FlightOptions::default(),
+        }
+    }
+
+    /// A builder from the `INFLUX_*` environment variables (PROTOCOL.md §7.3):
+    /// `INFLUX_HOST` (required), `INFLUX_TOKEN`, `INFLUX_AUTH_SCHEME`, `INFLUX_DATABASE`,
+    /// `INFLUX_ORG`, `INFLUX_PRECISION`, `INFLUX_GZIP_THRESHOLD`, `INFLUX_WRITE_NO_SYNC`,
+    /// `INFLUX_WRITE_ACCEPT_PARTIAL`, `INFLUX_WRITE_USE_V2_API`, `INFLUX_WRITE_TIMEOUT` and
+    /// `INFLUX_QUERY_TIMEOUT` (durations such as `10s`, `500ms`, `1m`). A value that cannot
+    /// be parsed is an error naming the variable. Add callbacks and other options before
+    /// [`build`](Self::build).
+    pub fn from_env() -> Result<Self, Error> {
+        Ok(Self::from_settings(config::from_env(|name| {
+            std::env::var(name).ok()
+        })?))
+    }
+
+    /// A builder from a connection string (PROTOCOL.md §7.4):
+    /// `https://host:8181?token=...&database=...&authScheme=...&org=...&precision=...&gzipThreshold=...&writeNoSync=...&writeAcceptPartial=...&writeUseV2Api=...`.
+    pub fn from_connection_string(connection_string: &str) -> Result<Self, Error> {
+        Ok(Self::from_settings(config::from_connection_string(
+            connection_string,
+        )?))
+    }
+
+    fn from_settings(s: Settings) -> Self {
+        let mut b = ClientBuilder::new(s.host.as_deref().unwrap_or_default());
+        b.token = s.token;
+        if let Some(scheme) = s.auth_scheme {
+            b.auth_scheme = scheme;
+        }
+        b.org = s.org;
+        b.database = s.database;
+        if let Some(p) = s.precision {
+            b.precision = p;
+        }
+        b.gzip_threshold = s.gzip_threshold;
+        if let Some(v) = s.no_sync {
+            b.no_sync = v;
+        }
+        if let Some(v) = s.accept_partial {
+            b.accept_partial = v;
+        }
+        if let Some(v) = s.use_v2_api {
+            b.use_v2_api = v;
+        }
+        if let Some(t) = s.write_timeout {
+            b.write_timeout = Some(Some(t));
+        }
+        b.query_timeout = s.query_timeout;
+        b
+    }
+
+    /// The database to write to and query (Python's `database`).
+    pub fn database(mut self, database: impl Into<String>) -> Self {
+        self.database = Some(database.into());
+        self
+    }
+
+    /// The API token. Without one (or with an empty one) no `Authorization` is sent, for
+    /// servers started `--without-auth`.
+    pub fn token(mut self, token: impl Into<String>) -> Self {
+        let token = token.into();
+        self.token = (!token.is_empty()).then_some(token);
+        self
+    }
+
+    /// How the token is sent on writes (default `Token`; queries always use `Bearer`).
+    pub fn auth_scheme(mut self, scheme: AuthScheme) -> Self {
+        self.auth_scheme = scheme;
+        self
+    }
+
+    /// The organization, sent on v2 writes (InfluxDB 3 ignores it).
+    pub fn org(mut self, org: impl Into<String>) -> Self {
+        self.org = Some(org.into());
+        self
+    }
+
+    /// The default precision of timestamps written (default nanoseconds); a
+    /// [`WriteCall::precision`] overrides it per call.
+    pub fn precision(mut self, precision: Precision) -> Self {
+        self.precision = precision;
+        self
+    }
+
+    /// Bodies of at least this many bytes are gzip-compressed (default 1000; 0 turns it off).
+    pub fn gzip_threshold(mut self, bytes: usize) -> Self {
+        self.gzip_threshold = Some(bytes);
+        self
+    }
+
+    /// Acknowledge writes before the server's WAL is persisted (needs
+    /// [`use_v2_api(false)`](Self::use_v2_api)).
+    pub fn no_sync(mut self, no_sync: bool) -> Self {
+        self.no_sync = no_sync;
+        self
+    }
+
+    /// Whether the server stores the valid lines of a write with invalid ones (default
+    /// `true`; `false` needs [`use_v2_api(false)`](Self::use_v2_api)).
+    pub fn accept_partial(mut self, accept_partial: bool) -> Self {
+        self.accept_partial = accept_partial;
+        self
+    }
+
+    /// Write to `/api/v2/write` (`true`, the default, as in the Go client) or to
+    /// `/api/v3/write_lp` (`false`, needed for `no_sync` and `accept_partial(false)`).
+    pub fn use_v2_api(mut self, use_v2_api: bool) -> Self {
+        self.use_v2_api = use_v2_api;
+        self
+    }
+
+    /// The write mode, default tags and callbacks (Python's `write_client_options`).
+    pub fn write_client_options(mut self, options: WriteClientOptions) -> Self {
+        self.write_client_options = options;
+        self
+    }
+
+    /// Shorthand for setting only the write mode of the
+    /// [`write_client_options`](Self::write_client_options).
+    pub fn write_options(mut self, mode: impl Into<WriteMode>) -> Self {
+        self.write_client_options.mode = mode.into();
+        self
+    }
+
+    /// Shorthand for adding default tags to the
+    /// [`write_client_options`](Self::write_client_options).
+    pub fn default_tags<K, V>(mut self, tags: impl IntoIterator<Item = (K, V)>) -> Self
+    where
+        K: Into<String>,
+        V: Into<String>,
+    {
+        self.write_client_options = self.write_client_options.default_tags(tags);
+        self
+    }
+
+    /// Options of the Flight (query) connection: TLS roots, mTLS identity, server name,
+    /// message size (Python's `flight_client_options`).
+    pub fn flight_client_options(mut self, options: FlightOptions) -> Self {
+        self.flight_options = options;
+        self
+    }
+
+    /// Adds a header to every write request and every query.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// The limit on one write request (default 10 s); `None` for no limit.
+    pub fn write_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.write_timeout = Some(timeout.into());
+        self
+    }
+
+    /// The default timeout of queries (default none); [`Query::timeout`] overrides it.
+    pub fn query_timeout(mut self, timeout: Duration) -> Self {
+        self.query_timeout = Some(timeout);
+        self
+    }
+
+    /// Sends write requests through an HTTP proxy (`http://[user:password@]host:port`).
+    pub fn proxy(mut self, proxy_url: impl Into<String>) -> Self {
+        self.proxy = Some(proxy_url.into());
+        self
+    }
+
+    /// Trusts the certificates in this PEM data, for writes and queries, in addition to the
+    /// built-in roots (a private CA or a self-signed server certificate).
+    pub fn tls_root_certificates_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.root_certificates.push(pem.into());
+        self
+    }
+
+    /// **Dangerous**: accept any server certificate for writes and queries. Only for tests
+    /// against servers with throw-away certificates.
+    pub fn danger_accept_invalid_certs(mut self, accept: bool) -> Self {
+        self.danger_accept_invalid_certs = accept;
+        self
+    }
+
+    /// Checks the settings and builds the client.
+    ///
+    /// In batching mode the background writer is started on the current tokio runtime, so
+    /// `build` must then be called inside one (the [`blocking`](crate::blocking) client
+    /// brings its own).
+    pub fn build(mut self) -> Result<Client, Error> {
+        let url = url::Url::parse(&self.host).map_err(|e| {
+            Error::config(format!(
+                "invalid host {:?}: {e}; expected a URL such as http://localhost:8181",
+                self.host
+            ))
+        })?;
+        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
+            return Err(Error::config(format!(
+                "invalid host {:?}: expected an http:// or https:// URL such as http://localhost:8181",
+                self.host
+            )));
+        }
+        if self.use_v2_api && self.no_sync {
+            return Err(Error::config(
+                "invalid write options: no_sync requires use_v2_api(false) (the v2 endpoint always syncs)",
+            ));
+        }
+        if self.use_v2_api && !self.accept_partial {
+            return Err(Error::config(
+                "invalid write options: accept_partial(false) requires use_v2_api(false) (the v2 endpoint never accepts partial writes)",
+            ));
+        }
+        if url.scheme() == "http" && self.token.is_some() && !is_loopback(&url) {
+            tracing::warn!(
+                host = %self.host,
+                "the token is sent over plain http:// to a non-loopback host; use https:// to keep it secret"
+            );
+        }
+
+        let mut transport = HttpTransport::builder(&self.host).auth_scheme(self.auth_scheme);
+        let mut query = QueryClient::builder(&self.host);
+        if let Some(token) = &self.token {
+            transport = transport.token(token.as_str());
+            query = query.token(token.as_str());
+        }
+        if let Some(org) = &self.org {
+            transport = transport.org(org.as_str());
+        }
+        if let Some(db) = &self.database {
+            query = query.database(db.as_str());
+        }
+        if let Some(g) = self.gzip_threshold {
+            transport = transport.gzip_threshold(g);
+        }
+        if let Some(t) = self.write_timeout {
+            transport = transport.timeout(t);
+        }
+        if let Some(p) = &self.proxy {
+            transport = transport.proxy(p.as_str());
+        }
+        let mut flight = self.flight_options.clone();
+        for pem in &self.root_certificates {
+            transport = transport.tls_root_certificates_pem(pem.clone());
+            flight = flight.root_certificates_pem(pem.clone());
+        }
+        if self.danger_accept_invalid_certs {
+            transport = transport.danger_accept_invalid_certs(true);
+            flight = flight.danger_accept_invalid_certs(true);
+        }
+        if let Some(t) = self.query_timeout {
+            flight = flight.query_timeout(t);
+        }
+        for (name, value) in &self.headers {
+            transport = transport.header(name, value);
+            query = query.header(name.as_str(), value.as_str());
+        }
+        let transport = transport.build()?;
+        let query = query.flight_options(flight).build()?;
+
+        let writer = match &self.write_client_options.mode {
+            WriteMode::Synchronous => None,
+            WriteMode::Batching(options) => {
+                if tokio::runtime::Handle::try_current().is_err() {
+                    return Err(Error::config(
+                        "a batching client must be built inside a tokio runtime (its writer runs as a background task); use influxdb_client_3::blocking::Client outside async code",
+                    ));
+                }
+                let options = options.clone();
+                let observer = self.write_client_options.take_observer()?;
+                Some(Writer::new(transport.clone(), options, observer))
+            }
+        };
+
+        Ok(Client {
+            inner: Arc::new(Inner {
+                host: self.host,
+                database: self.database,
+                precision: self.precision,
+                no_sync: self.no_sync,
+                accept_partial: self.accept_partial,
+                endpoint: if self.use_v2_api {
+                    Endpoint::V2
+                } else {
+                    Endpoint::V3
+                },
+                default_tags: std::mem::take(&mut self.write_client_options.default_tags),
+                transport,
+                writer,
+                query,
+                closed: AtomicBool::new(false),
+            }),
+        })
+    }
+}
+
+fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// Lines encoded for one write, with where they go.
+pub(crate) struct Encoded {
+    pub(crate) params: WriteParams,
+    pub(crate) body: bytes::Bytes,
+    pub(crate) stats: EncodeStats,
+}
+
+impl Client {
+    /// Starts configuring a client for the server at `host` (`http://` or `https://`, with
+    /// the port, e.g. `http://localhost:8181`).
+    pub fn builder(host: impl AsRef<str>) -> ClientBuilder {
+        ClientBuilder::new(host.as_ref())
+    }
+
+    /// A client from the `INFLUX_*` environment variables; see
+    /// [`ClientBuilder::from_env`].
+    pub fn from_env() -> Result<Client, Error> {
+        ClientBuilder::from_env()?.build()
+    }
+
+    /// A client from a connection string such as
+    /// `https://host:8181?token=...&database=...`; see
+    /// [`ClientBuilder::from_connection_string`].
+    ///
+    /// ```
+    /// let client = influxdb_client_3::Client::from_connection_string(
+    ///     "http://localhost:8181?token=my-token&database=sensors&precision=s",
+    /// )?;
+    /// assert_eq!(client.database(), Some("sensors"));
+    /// assert!(!format!("{client:?}").contains("my-token"));
+    /// # Ok::<(), influxdb_client_3::Error>(())
+    /// ```
+    pub fn from_connection_string(connection_string: &str) -> Result<Client, Error> {
+        ClientBuilder::from_connection_string(connection_string)?.build()
+    }
+
+    /// The server URL.
+    pub fn host(&self) -> &str {
+        &self.inner.host
+    }
+
+    /// The default database.
+    pub fn database(&self) -> Option<&str> {
+        self.inner.database.as_deref()
+    }
+
+    /// The write mode the client was built with.
+    pub fn is_batching(&self) -> bool {
+        self.inner.writer.is_some()
+    }
+
+    /// Writes `record` to the client's database in its precision: a [`Point`](crate::Point),
+    /// ready line protocol (`&str`, `String`), a [`Record`](crate::Record), a struct with
+    /// `#[derive(ToLineProtocol)]`, a [`RecordBatchLines`](crate::RecordBatchLines) (an Arrow
+    /// `RecordBatch` with its [`TableMapping`](crate::TableMapping)), or a `Vec`/slice of
+    /// any of these. References work too.
+    ///
+    /// The record is encoded when `write` is called, so the returned future does not
+    /// borrow it. In synchronous mode the future completes with the server's answer; in
+    /// batching mode once the lines are buffered (waiting while the buffer is full).
+    pub fn write<R: ToLineProtocol>(
+        &self,
+        record: R,
+    ) -> impl Future<Output = Result<WriteResult, Error>> + Send + 'static {
+        self.write_with(record, WriteCall::new())
+    }
+
+    /// Like [`write`](Self::write), with a per-call database, precision and tags.
+    ///
+    /// ```no_run
+    /// # async fn run(client: influxdb_client_3::Client) -> Result<(), influxdb_client_3::Error> {
+    /// use influxdb_client_3::{Precision, WriteCall};
+    ///
+    /// let line = "home,room=Living\\ Room temp=21.1,hum=35.9,co=0i 1641024000";
+    /// let result = client.write_with(line, WriteCall::new().precision(Precision::Seconds)).await?;
+    /// assert_eq!(result.lines, 1);
+    /// # Ok(()) }
+    /// ```
+    pub fn write_with<R: ToLineProtocol>(
+        &self,
+        record: R,
+        call: WriteCall,
+    ) -> impl Future<Output = Result<WriteResult, Error>> + Send + 'static {
+        let encoded = self.encode(&record, &call);
+        let client = self.clone();
+        async move { client.send(encoded?).await }
+    }
+
+    /// Encodes `record` for a write with `call`'s overrides.
+    pub(crate) fn encode<R: ToLineProtocol + ?Sized>(
+        &self,
+        record: &R,
+        call: &WriteCall,
+    ) -> Result<Encoded, Error> {
+        let params = self.params(call)?;
+        let mut encoder = self.encoder(&params, call);
+        encoder.encode(record)?;
+        Ok(Encoded {
+            stats: encoder.stats(),
+            body: encoder.take(),
+            params,
+        })
+    }
+
+    pub(crate) fn params(&self, call: &WriteCall) -> Result<WriteParams, Error> {
+        if self.inner.closed.load(Ordering::Acquire) {
+            return Err(Error::Closed);
+        }
+        let database = call
+            .database
+            .as_deref()
+            .or(self.inner.database.as_deref())
+            .ok_or_else(|| {
+                Error::config(
+                    "no database to write to: set one with ClientBuilder::database or WriteCall::database",
+                )
+            })?;
+        Ok(WriteParams::new(database)
+            .precision(call.precision.unwrap_or(self.inner.precision))
+            .no_sync(self.inner.no_sync)
+            .accept_partial(self.inner.accept_partial)
+            .endpoint(self.inner.endpoint))
+    }
+
+    pub(crate) fn encoder(&self, params: &WriteParams, call: &WriteCall) -> LineEncoder {
+        let encoder = LineEncoder::new(params.precision);
+        if self.inner.default_tags.is_empty() && call.tags.is_empty() {
+            encoder
+        } else {
+            encoder
+                .with_default_tags(
+                    self.inner
+                        .default_tags
+                        .iter()
+                        .map(|(k, v)| (k.as_str(), v.as_str())),
+                )
+                .with_default_tags(call.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        }
+    }
+
+    /// Sends (synchronous mode) or queues (batching mode) encoded lines.
+    pub(crate) async fn send(&self, encoded: Encoded) -> Result<WriteResult, Error> {
+        if self.inner.closed.load(Ordering::Acquire) {
+            return Err(Error::Closed);
+        }
+        let mut result = WriteResult {
+            lines: encoded.stats.lines,
+            bytes: encoded.body.len(),
+            requests: 0,
+            encoded: encoded.stats,
+            batched: self.inner.writer.is_some(),
+        };
+        if encoded.body.is_empty() {
+            return Ok(result);
+        }
+        match &self.inner.writer {
+            Some(writer) => {
+                writer.write(&encoded.params, &encoded.body).await?;
+            }
+            None => {
+                let outcome =
+                    write_now(&self.inner.transport, &encoded.params, encoded.body).await?;
+                result.requests = outcome.requests;
+            }
+        }
+        Ok(result)
+    }
+
+    /// Runs a query and reads the whole result (Python's `mode="all"` and `"pandas"`).
+    ///
+    /// Pass SQL text, or a [`Query`] for InfluxQL (`Query::influxql(..)`, Python's
+    /// `language="influxql"`), parameters, a timeout, another database or headers. The
+    /// result prints as a table (`Display`), and gives its [`schema`](QueryResult::schema),
+    /// [`batches`](QueryResult::batches), typed [`rows`](QueryResult::rows) and
+    /// [`points`](QueryResult::points).
+    pub async fn query(&self, query: impl Into<Query>) -> Result<QueryResult, Error> {
+        self.check_open()?;
+        Ok(self.inner.query.query(query).await?)
+    }
+
+    /// Runs a query and streams its record batches (Python's `mode="reader"`), in bounded
+    /// memory.
+    pub async fn query_stream(&self, query: impl Into<Query>) -> Result<RecordBatchStream, Error> {
+        self.check_open()?;
+        Ok(self.inner.query.query_stream(query).await?)
+    }
+
+    /// Runs a query and streams its Flight messages with their `app_metadata` (Python's
+    /// `mode="chunk"`).
+    pub async fn query_chunks(&self, query: impl Into<Query>) -> Result<ChunkStream, Error> {
+        self.check_open()?;
+        Ok(self.inner.query.query_chunks(query).await?)
+    }
+
+    /// Runs a query and returns only the schema of its result (Python's `mode="schema"`).
+    pub async fn query_schema(&self, query: impl Into<Query>) -> Result<SchemaRef, Error> {
+        self.check_open()?;
+        Ok(self.inner.query.query_schema(query).await?)
+    }
+
+    fn check_open(&self) -> Result<(), Error> {
+        if self.inner.closed.load(Ordering::Acquire) {
+            Err(Error::Closed)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Sends everything the batching writer holds and waits until each batch written before
+    /// this call is delivered or handed to the error callback; returns the writer's totals.
+    /// In synchronous mode there is nothing to flush and the totals are zero.
+    pub async fn flush(&self) -> Result<FlushSummary, Error> {
+        match &self.inner.writer {
+            Some(writer) => Ok(writer.flush().await?),
+            None => Ok(FlushSummary::default()),
+        }
+    }
+
+    /// Closes the client (Python's `close()`): flushes the batching writer, waits up to
+    /// `max_close_wait` for its batches, hands anything undelivered to the error callback,
+    /// and stops the writer. Every clone is closed: later writes and queries fail with
+    /// [`Error::Closed`]. Closing twice is not an error; the second call returns zeros.
+    pub async fn close(&self) -> Result<CloseSummary, Error> {
+        if self.inner.closed.swap(true, Ordering::AcqRel) {
+            return Ok(CloseSummary::default());
+        }
+        match &self.inner.writer {
+            Some(writer) => Ok(writer.clone().close().await?),
+            None => Ok(CloseSummary::default()),
+        }
+    }
+}

@@ -1,0 +1,392 @@
+//! An in-process emulator of InfluxDB 3 Core, for tests, examples and local development.
+//!
+//! One TCP port serves the HTTP API (writes, SQL/InfluxQL queries over HTTP, database
+//! management, `/health`, `/ping`) and Arrow Flight `DoGet` queries (gRPC over HTTP/2), like
+//! the real server. Data lives in memory as Arrow, queries run on DataFusion. Status codes and
+//! error bodies follow the server byte for byte where the project's protocol notes
+//! (`PROTOCOL.md`) give them.
+//!
+//! On top of the server, a test gets [fault injection](FaultController) (failed, slow or
+//! dropped requests) and [statistics](Stats), including every write body received.
+//!
+//! # Example
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use influxdb3_emulator::Emulator;
+//!
+//! let emulator = Emulator::builder().token("my-token").start().await?;
+//! println!("listening on {}", emulator.url()); // http://127.0.0.1:<port>
+//! assert_eq!(emulator.token(), Some("my-token"));
+//! assert_eq!(emulator.stats().requests, 0);
+//! emulator.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Differences from a real server
+//!
+//! - Every write is visible to queries as soon as it is acknowledged; `no_sync=true` is
+//!   accepted and changes nothing. There is no WAL flush delay.
+//! - A line that repeats a tag key (`m,t=a,t=b f=1`) is rejected with
+//!   `invalid line protocol - multiple instances of 't' tag found`. The real server accepts it
+//!   and from then on fails every query of that table (PROTOCOL.md §8.3); rejecting it is the
+//!   safe emulation.
+//! - For schema errors, `original_line` is the line's own text (the server re-serializes the
+//!   parsed line, which unquotes strings and normalizes floats).
+//! - Deleting a database drops its data at once; retention periods are accepted and ignored.
+//! - HTTP query results are computed in full before the response is sent; `format=parquet`
+//!   is not supported (500).
+//! - Tokens are not managed: the emulator knows one token (or none) given at start.
+
+mod faults;
+mod flight;
+mod http;
+mod influxql;
+mod server;
+mod sql;
+mod state;
+mod stats;
+mod store;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use crate::faults::{FaultController, RetryAfter, WriteFault};
+pub use crate::stats::{RecordedWrite, Stats};
+
+use crate::state::EmulatorState;
+use crate::store::{Limits, Store};
+
+/// The version string `/ping` reports.
+pub const VERSION: &str = crate::http::VERSION;
+
+/// Entry point: `Emulator::builder()`.
+///
+/// ```
+/// # async fn demo() -> Result<(), influxdb3_emulator::Error> {
+/// let emulator = influxdb3_emulator::Emulator::builder().start().await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct Emulator;
+
+impl Emulator {
+    /// A builder with the defaults: `127.0.0.1:0` (an ephemeral port), no token (any or no
+    /// token accepted), 10 MiB request limit, Core's limits of 5 databases, 2000 tables and
+    /// 500 columns per table, plain HTTP.
+    pub fn builder() -> EmulatorBuilder {
+        EmulatorBuilder::default()
+    }
+}
+
+/// Configures and starts an emulator.
+///
+/// ```
+/// # async fn demo() -> Result<(), influxdb3_emulator::Error> {
+/// use influxdb3_emulator::Emulator;
+/// let emulator = Emulator::builder()
+///     .token("secret")
+///     .max_request_size(1024 * 1024)
+///     .max_databases(10)
+///     .start()
+///     .await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct EmulatorBuilder {
+    bind: SocketAddr,
+    token: Option<String>,
+    max_request_size: usize,
+    limits: Limits,
+    tls: Option<(Vec<u8>, Vec<u8>)>,
+    client_ca: Option<Vec<u8>>,
+}
+
+impl Default for EmulatorBuilder {
+    fn default() -> Self {
+        EmulatorBuilder {
+            bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            token: None,
+            max_request_size: 10 * 1024 * 1024,
+            limits: Limits::default(),
+            tls: None,
+            client_ca: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for EmulatorBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmulatorBuilder")
+            .field("bind", &self.bind)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("max_request_size", &self.max_request_size)
+            .field("limits", &self.limits)
+            .field("tls", &self.tls.is_some())
+            .field("client_ca", &self.client_ca.is_some())
+            .finish()
+    }
+}
+
+impl EmulatorBuilder {
+    /// The address to listen on. Default `127.0.0.1:0`: an ephemeral port, see
+    /// [`EmulatorHandle::addr`].
+    pub fn bind(mut self, addr: SocketAddr) -> Self {
+        self.bind = addr;
+        self
+    }
+
+    /// Requires this token on every request (HTTP and Flight). Without it, any token or none
+    /// is accepted (like `--without-auth`), but a malformed `Authorization` header still gets
+    /// 400.
+    pub fn token(mut self, token: impl Into<String>) -> Self {
+        self.token = Some(token.into());
+        self
+    }
+
+    /// The largest request body accepted, raw and after gunzip. Default 10 MiB (10485760).
+    pub fn max_request_size(mut self, bytes: usize) -> Self {
+        self.max_request_size = bytes;
+        self
+    }
+
+    /// The most databases that can exist. Default 5, Core's limit.
+    pub fn max_databases(mut self, n: usize) -> Self {
+        self.limits.databases = n;
+        self
+    }
+
+    /// The most tables over all databases. Default 2000, Core's limit.
+    pub fn max_tables(mut self, n: usize) -> Self {
+        self.limits.tables = n;
+        self
+    }
+
+    /// The most tag plus field columns per table. Default 500, Core's limit.
+    pub fn max_columns_per_table(mut self, n: usize) -> Self {
+        self.limits.columns = n;
+        self
+    }
+
+    /// Serves HTTPS and gRPC over TLS with this PEM certificate chain and PEM private key
+    /// (ALPN `h2` and `http/1.1`). [`EmulatorHandle::url`] then is `https://localhost:<port>`,
+    /// so the certificate should name `localhost`.
+    pub fn tls(mut self, cert_chain_pem: impl Into<Vec<u8>>, key_pem: impl Into<Vec<u8>>) -> Self {
+        self.tls = Some((cert_chain_pem.into(), key_pem.into()));
+        self
+    }
+
+    /// Requires client certificates signed by this PEM CA (mutual TLS). Needs [`tls`](Self::tls).
+    pub fn tls_client_ca(mut self, ca_pem: impl Into<Vec<u8>>) -> Self {
+        self.client_ca = Some(ca_pem.into());
+        self
+    }
+
+    /// Binds the port and starts serving in the background on the current tokio runtime.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Bind`] when the address cannot be bound, [`Error::Tls`] when the certificates
+    /// or key cannot be used.
+    pub async fn start(self) -> Result<EmulatorHandle, Error> {
+        let tls = match &self.tls {
+            Some((cert, key)) => Some(tls_acceptor(cert, key, self.client_ca.as_deref())?),
+            None if self.client_ca.is_some() => {
+                return Err(Error::Tls(
+                    "tls_client_ca needs a server certificate: call tls(cert, key) too".into(),
+                ));
+            }
+            None => None,
+        };
+        let listener = TcpListener::bind(self.bind)
+            .await
+            .map_err(|source| Error::Bind {
+                addr: self.bind,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| Error::Bind {
+            addr: self.bind,
+            source,
+        })?;
+        let state = Arc::new(EmulatorState {
+            store: Store::new(self.limits),
+            faults: Arc::default(),
+            stats: Arc::default(),
+            token: self.token,
+            max_request_size: self.max_request_size,
+            cluster_uuid: crate::http::uuid_v4(),
+        });
+        let grpc = server::GrpcService::new(tonic::service::Routes::new(
+            crate::flight::flight_service(Arc::clone(&state)),
+        ));
+        let (stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(server::serve(
+            listener,
+            tls.clone(),
+            Arc::clone(&state),
+            grpc,
+            stopped,
+        ));
+        let url = if tls.is_some() {
+            format!("https://localhost:{}", addr.port())
+        } else {
+            format!("http://{addr}")
+        };
+        Ok(EmulatorHandle {
+            addr,
+            url,
+            state,
+            stop,
+            task: Some(task),
+        })
+    }
+}
+
+fn tls_acceptor(
+    cert_pem: &[u8],
+    key_pem: &[u8],
+    client_ca: Option<&[u8]>,
+) -> Result<tokio_rustls::TlsAcceptor, Error> {
+    use rustls::pki_types::CertificateDer;
+
+    let certs: Vec<CertificateDer<'static>> = rustls_pemfile::certs(&mut &cert_pem[..])
+        .collect::<Result<_, _>>()
+        .map_err(|e| Error::Tls(format!("reading the certificate chain PEM: {e}")))?;
+    if certs.is_empty() {
+        return Err(Error::Tls(
+            "the certificate chain PEM holds no CERTIFICATE block".into(),
+        ));
+    }
+    let key = rustls_pemfile::private_key(&mut &key_pem[..])
+        .map_err(|e| Error::Tls(format!("reading the private key PEM: {e}")))?
+        .ok_or_else(|| Error::Tls("the private key PEM holds no private key".into()))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ServerConfig::builder_with_provider(Arc::clone(&provider))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::Tls(e.to_string()))?;
+    let builder = match client_ca {
+        None => builder.with_no_client_auth(),
+        Some(ca_pem) => {
+            let mut roots = rustls::RootCertStore::empty();
+            for cert in rustls_pemfile::certs(&mut &ca_pem[..]) {
+                let cert =
+                    cert.map_err(|e| Error::Tls(format!("reading the client CA PEM: {e}")))?;
+                roots
+                    .add(cert)
+                    .map_err(|e| Error::Tls(format!("using the client CA: {e}")))?;
+            }
+            if roots.is_empty() {
+                return Err(Error::Tls(
+                    "the client CA PEM holds no CERTIFICATE block".into(),
+                ));
+            }
+            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                Arc::new(roots),
+                provider,
+            )
+            .build()
+            .map_err(|e| Error::Tls(format!("building the client verifier: {e}")))?;
+            builder.with_client_cert_verifier(verifier)
+        }
+    };
+    let mut config = builder
+        .with_single_cert(certs, key)
+        .map_err(|e| Error::Tls(format!("using the certificate and key: {e}")))?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
+}
+
+/// A running emulator. Dropping it shuts the server down (in the background);
+/// [`shutdown`](Self::shutdown) does so and waits.
+pub struct EmulatorHandle {
+    addr: SocketAddr,
+    url: String,
+    state: Arc<EmulatorState>,
+    stop: watch::Sender<bool>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for EmulatorHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmulatorHandle")
+            .field("url", &self.url)
+            .field("token", &self.state.token.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+impl EmulatorHandle {
+    /// The base URL: `http://127.0.0.1:<port>`, or `https://localhost:<port>` with TLS.
+    pub fn url(&self) -> String {
+        self.url.clone()
+    }
+
+    /// The address the emulator listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The token the emulator requires, if any.
+    pub fn token(&self) -> Option<&str> {
+        self.state.token.as_deref()
+    }
+
+    /// Controls fault injection.
+    pub fn faults(&self) -> FaultController {
+        FaultController {
+            faults: Arc::clone(&self.state.faults),
+            stats: Arc::clone(&self.state.stats),
+        }
+    }
+
+    /// A snapshot of the statistics so far.
+    pub fn stats(&self) -> Stats {
+        self.state.stats.snapshot()
+    }
+
+    /// Starts (or stops) recording write bodies in [`Stats::writes`]; same as
+    /// [`FaultController::record_bodies`].
+    pub fn record_bodies(&self, on: bool) {
+        self.state.stats.set_record_bodies(on);
+    }
+
+    /// Stops accepting connections, lets open requests finish (at most 5 s) and returns once
+    /// the port is closed.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for EmulatorHandle {
+    fn drop(&mut self) {
+        // The server task closes the listener and finishes open connections on its own.
+        let _ = self.stop.send(true);
+    }
+}
+
+/// Why an emulator could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The TLS certificate, key or client CA could not be used.
+    #[error("TLS configuration error: {0}")]
+    Tls(String),
+}

@@ -1,0 +1,551 @@
+//! Query execution on DataFusion over a [`DatabaseSnapshot`](crate::state::DatabaseSnapshot).
+//!
+//! OWNERSHIP: Flight/SQL side. Contract used by the HTTP side:
+//! `execute(snapshot, QueryLanguage, text, params)`.
+//!
+//! Every query gets a fresh [`SessionContext`] whose default catalog and schema are `public`
+//! and `iox` (as in InfluxDB 3), so a table is reachable both as `home` and as
+//! `public.iox.home`, and an unknown table is reported as `table 'public.iox.<t>' not found`.
+//! `information_schema` is on, so `SHOW TABLES` and `SHOW COLUMNS FROM t` work.
+//! InfluxQL text is translated by [`crate::influxql`] and then runs on the same context.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use arrow_array::RecordBatch;
+use arrow_schema::SchemaRef;
+use datafusion::common::{ParamValues, TableReference};
+use datafusion::datasource::MemTable;
+use datafusion::error::DataFusionError;
+use datafusion::execution::context::{SessionConfig, SessionContext};
+use datafusion::physical_plan::SendableRecordBatchStream;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::scalar::ScalarValue;
+use futures::TryStreamExt;
+use http::StatusCode;
+use serde_json::Value;
+
+use crate::influxql::{self, Translation};
+use crate::state::DatabaseSnapshot;
+
+/// The language of a query text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum QueryLanguage {
+    /// SQL, planned by DataFusion.
+    Sql,
+    /// The emulator's InfluxQL subset (see [`crate::influxql`]).
+    InfluxQl,
+}
+
+/// Why a query could not be planned or executed.
+///
+/// `Display` is the server's message without any protocol prefix; the Flight service
+/// prefixes planning errors with `Error while planning query: `.
+#[derive(Debug, Clone)]
+pub(crate) struct QueryError {
+    status: StatusCode,
+    code: tonic::Code,
+    message: String,
+}
+
+impl QueryError {
+    /// An error raised by DataFusion while parsing or planning (before any row is produced).
+    ///
+    /// HTTP status per InfluxDB's `datafusion_error_status_code`: SQL and plan errors are 400,
+    /// `NotImplemented` is 405, anything else 500. Over Flight all planning errors are
+    /// `INVALID_ARGUMENT`.
+    pub(crate) fn planning(err: DataFusionError) -> Self {
+        Self {
+            status: datafusion_status(&err),
+            code: tonic::Code::InvalidArgument,
+            message: err.to_string(),
+        }
+    }
+
+    /// An error raised while rows were being produced: HTTP 500, gRPC `INTERNAL`
+    /// (`INVALID_ARGUMENT` when DataFusion blames the query itself).
+    pub(crate) fn execution(err: DataFusionError) -> Self {
+        let status = datafusion_status(&err);
+        let code = if status == StatusCode::BAD_REQUEST {
+            tonic::Code::InvalidArgument
+        } else {
+            tonic::Code::Internal
+        };
+        Self {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            code,
+            message: err.to_string(),
+        }
+    }
+
+    /// A syntax or semantic error in an InfluxQL statement (HTTP 400, `INVALID_ARGUMENT`).
+    pub(crate) fn influxql(message: impl fmt::Display) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            code: tonic::Code::InvalidArgument,
+            message: format!("error in InfluxQL statement: {message}"),
+        }
+    }
+
+    /// A valid construct the emulator does not implement (HTTP 400, `INVALID_ARGUMENT`).
+    pub(crate) fn unsupported(construct: impl fmt::Display) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            code: tonic::Code::InvalidArgument,
+            message: format!("the emulator does not support {construct}"),
+        }
+    }
+
+    /// A construct InfluxDB 3 itself rejects as not implemented (HTTP 405, `INVALID_ARGUMENT`),
+    /// e.g. `SHOW DATABASES` over Flight.
+    pub(crate) fn not_implemented(what: impl fmt::Display) -> Self {
+        Self {
+            status: StatusCode::METHOD_NOT_ALLOWED,
+            code: tonic::Code::InvalidArgument,
+            message: format!("This feature is not implemented: {what}"),
+        }
+    }
+
+    /// A bad `params` value (HTTP 400, `INVALID_ARGUMENT`).
+    pub(crate) fn params(message: impl fmt::Display) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            code: tonic::Code::InvalidArgument,
+            message: message.to_string(),
+        }
+    }
+
+    /// The HTTP status the `/api/v3/query_*` endpoints answer with.
+    pub(crate) fn http_status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The gRPC code the Flight service answers with.
+    pub(crate) fn grpc_code(&self) -> tonic::Code {
+        self.code
+    }
+}
+
+impl fmt::Display for QueryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for QueryError {}
+
+/// InfluxDB's mapping of a DataFusion error to an HTTP status (`datafusion_error_status_code`).
+fn datafusion_status(err: &DataFusionError) -> StatusCode {
+    match err {
+        DataFusionError::SQL(..) | DataFusionError::Plan(_) => StatusCode::BAD_REQUEST,
+        DataFusionError::NotImplemented(_) => StatusCode::METHOD_NOT_ALLOWED,
+        DataFusionError::Context(_, inner) | DataFusionError::Diagnostic(_, inner) => {
+            datafusion_status(inner)
+        }
+        DataFusionError::Shared(inner) => datafusion_status(inner),
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// Converts the JSON `params` object of a query into DataFusion parameter values
+/// (PROTOCOL.md §3.1): `null`, booleans and strings as they are; non-negative integers as
+/// `UInt64`, negative integers as `Int64`, other numbers as `Float64`. Arrays and objects
+/// are rejected.
+pub(crate) fn param_values(
+    params: &serde_json::Map<String, Value>,
+) -> Result<HashMap<String, ScalarValue>, QueryError> {
+    params
+        .iter()
+        .map(|(name, value)| {
+            let scalar = match value {
+                Value::Null => ScalarValue::Null,
+                Value::Bool(b) => ScalarValue::Boolean(Some(*b)),
+                Value::String(s) => ScalarValue::Utf8(Some(s.clone())),
+                Value::Number(n) => {
+                    if let Some(u) = n.as_u64() {
+                        ScalarValue::UInt64(Some(u))
+                    } else if let Some(i) = n.as_i64() {
+                        ScalarValue::Int64(Some(i))
+                    } else if let Some(f) = n.as_f64() {
+                        ScalarValue::Float64(Some(f))
+                    } else {
+                        return Err(QueryError::params(format!(
+                            "query parameter '{name}': number {n} is out of range"
+                        )));
+                    }
+                }
+                Value::Array(_) | Value::Object(_) => {
+                    return Err(QueryError::params(format!(
+                        "query parameter '{name}': arrays and objects are not supported as parameter values"
+                    )));
+                }
+            };
+            Ok((name.clone(), scalar))
+        })
+        .collect()
+}
+
+/// Runs `query` against `snapshot` and collects the whole result.
+///
+/// For the HTTP query endpoints, whose responses are small; Flight uses [`execute_stream`].
+pub(crate) async fn execute(
+    snapshot: &DatabaseSnapshot,
+    language: QueryLanguage,
+    query: &str,
+    params: &serde_json::Map<String, Value>,
+) -> Result<(SchemaRef, Vec<RecordBatch>), QueryError> {
+    let stream = execute_stream(snapshot, language, query, params).await?;
+    let schema = stream.schema();
+    let batches = stream
+        .try_collect::<Vec<_>>()
+        .await
+        .map_err(QueryError::execution)?;
+    Ok((schema, batches))
+}
+
+/// Plans `query` against `snapshot` and returns its result as a stream of batches.
+///
+/// Errors returned here are planning errors; errors while rows are produced come through
+/// the stream (convert them with [`QueryError::execution`]).
+pub(crate) async fn execute_stream(
+    snapshot: &DatabaseSnapshot,
+    language: QueryLanguage,
+    query: &str,
+    params: &serde_json::Map<String, Value>,
+) -> Result<SendableRecordBatchStream, QueryError> {
+    let params = param_values(params)?;
+    let sql = match language {
+        QueryLanguage::Sql => query.to_owned(),
+        QueryLanguage::InfluxQl => match influxql::translate(snapshot, query)? {
+            Translation::Sql(sql) => sql,
+            Translation::Batches(schema, batches) => {
+                let stream = futures::stream::iter(batches.into_iter().map(Ok));
+                return Ok(Box::pin(RecordBatchStreamAdapter::new(schema, stream)));
+            }
+        },
+    };
+    let ctx = session(snapshot)?;
+    let frame = ctx.sql(&sql).await.map_err(QueryError::planning)?;
+    let frame = frame
+        .with_param_values(ParamValues::from(params))
+        .map_err(QueryError::planning)?;
+    frame.execute_stream().await.map_err(QueryError::planning)
+}
+
+/// A session with every table of `snapshot` registered as `public.iox.<table>`.
+fn session(snapshot: &DatabaseSnapshot) -> Result<SessionContext, QueryError> {
+    // One partition keeps the row order of unordered queries stable (insertion order),
+    // which tests and users of an emulator expect.
+    let config = SessionConfig::new()
+        .with_default_catalog_and_schema("public", "iox")
+        .with_create_default_catalog_and_schema(true)
+        .with_information_schema(true)
+        .with_target_partitions(1);
+    let ctx = SessionContext::new_with_config(config);
+    for table in &snapshot.tables {
+        let provider = MemTable::try_new(Arc::clone(&table.schema), vec![table.batches.clone()])
+            .map_err(QueryError::planning)?;
+        ctx.register_table(
+            TableReference::bare(table.name.as_str()),
+            Arc::new(provider),
+        )
+        .map_err(QueryError::planning)?;
+    }
+    Ok(ctx)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::collections::HashMap;
+
+    use arrow_array::{
+        ArrayRef, BooleanArray, Float64Array, Int64Array, StringArray, TimestampNanosecondArray,
+        UInt64Array,
+    };
+    use arrow_cast::pretty::pretty_format_batches;
+    use arrow_schema::{DataType, Field, Schema, TimeUnit};
+    use serde_json::json;
+
+    use super::*;
+    use crate::state::TableSnapshot;
+
+    fn field(name: &str, data_type: DataType, kind: &str) -> Field {
+        Field::new(name, data_type, kind != "timestamp").with_metadata(HashMap::from([(
+            "iox::column::type".to_owned(),
+            format!("iox::column_type::{kind}"),
+        )]))
+    }
+
+    fn table(name: &str, fields: Vec<Field>, columns: Vec<ArrayRef>) -> TableSnapshot {
+        let schema = Arc::new(Schema::new(fields));
+        let batch = RecordBatch::try_new(Arc::clone(&schema), columns).expect("valid test batch");
+        TableSnapshot {
+            name: name.to_owned(),
+            schema,
+            batches: vec![batch],
+        }
+    }
+
+    /// The Python documentation's `home` data (three hours, two rooms) and a `weather` table
+    /// with every field type and a point without the `city` tag.
+    pub(crate) fn snapshot() -> DatabaseSnapshot {
+        const S: i64 = 1_000_000_000;
+        let home = table(
+            "home",
+            vec![
+                field("room", DataType::Utf8, "tag"),
+                field("co", DataType::Int64, "field::integer"),
+                field("hum", DataType::Float64, "field::float"),
+                field("temp", DataType::Float64, "field::float"),
+                field(
+                    "time",
+                    DataType::Timestamp(TimeUnit::Nanosecond, None),
+                    "timestamp",
+                ),
+            ],
+            vec![
+                Arc::new(StringArray::from(vec![
+                    "Living Room",
+                    "Kitchen",
+                    "Living Room",
+                    "Kitchen",
+                    "Living Room",
+                    "Kitchen",
+                ])),
+                Arc::new(Int64Array::from(vec![0, 0, 0, 0, 1, 3])),
+                Arc::new(Float64Array::from(vec![35.9, 35.9, 35.9, 36.2, 36.0, 36.1])),
+                Arc::new(Float64Array::from(vec![21.1, 21.0, 21.4, 23.0, 21.8, 22.7])),
+                Arc::new(TimestampNanosecondArray::from(vec![
+                    1_641_024_000 * S,
+                    1_641_024_000 * S,
+                    1_641_027_600 * S,
+                    1_641_027_600 * S,
+                    1_641_031_200 * S,
+                    1_641_031_200 * S,
+                ])),
+            ],
+        );
+        let weather = table(
+            "weather",
+            vec![
+                field("city", DataType::Utf8, "tag"),
+                field("count", DataType::UInt64, "field::uinteger"),
+                field("note", DataType::Utf8, "field::string"),
+                field("sunny", DataType::Boolean, "field::boolean"),
+                field(
+                    "time",
+                    DataType::Timestamp(TimeUnit::Nanosecond, None),
+                    "timestamp",
+                ),
+            ],
+            vec![
+                Arc::new(StringArray::from(vec![Some("Oslo"), Some("Rome"), None])),
+                Arc::new(UInt64Array::from(vec![Some(1), None, Some(3)])),
+                Arc::new(StringArray::from(vec![
+                    Some("cold"),
+                    Some("warm"),
+                    Some("odd"),
+                ])),
+                Arc::new(BooleanArray::from(vec![Some(false), Some(true), None])),
+                Arc::new(TimestampNanosecondArray::from(vec![S, 2 * S, 3 * S])),
+            ],
+        );
+        DatabaseSnapshot {
+            name: "db".to_owned(),
+            tables: vec![home, weather],
+        }
+    }
+
+    /// Runs a query and pretty-prints its result.
+    pub(crate) async fn run(
+        language: QueryLanguage,
+        query: &str,
+        params: serde_json::Value,
+    ) -> Result<String, QueryError> {
+        let params = match params {
+            serde_json::Value::Object(map) => map,
+            _ => serde_json::Map::new(),
+        };
+        let (_, batches) = execute(&snapshot(), language, query, &params).await?;
+        Ok(pretty_format_batches(&batches)
+            .map_err(|e| QueryError::execution(e.into()))?
+            .to_string())
+    }
+
+    async fn sql(query: &str) -> String {
+        match run(QueryLanguage::Sql, query, json!({})).await {
+            Ok(text) => text,
+            Err(e) => panic!("query {query:?} failed: {e}"),
+        }
+    }
+
+    fn lines(text: &str) -> Vec<&str> {
+        text.lines().collect()
+    }
+
+    #[tokio::test]
+    async fn python_docs_queries() {
+        assert_eq!(
+            lines(
+                &sql("SELECT room FROM home WHERE temp=21.1 AND time=from_unixtime(1641024000)")
+                    .await
+            ),
+            [
+                "+-------------+",
+                "| room        |",
+                "+-------------+",
+                "| Living Room |",
+                "+-------------+"
+            ]
+        );
+        // The data is from 2022, so a recent window is empty but must plan and run.
+        assert_eq!(
+            sql("SELECT * from home WHERE time >= now() - INTERVAL '90 days'").await,
+            "++\n++"
+        );
+        assert_eq!(
+            lines(&sql("SELECT DISTINCT room FROM home ORDER BY room").await),
+            [
+                "+-------------+",
+                "| room        |",
+                "+-------------+",
+                "| Kitchen     |",
+                "| Living Room |",
+                "+-------------+"
+            ]
+        );
+        assert_eq!(
+            lines(&sql("SELECT room, max(temp) AS t FROM home GROUP BY room ORDER BY room").await),
+            [
+                "+-------------+------+",
+                "| room        | t    |",
+                "+-------------+------+",
+                "| Kitchen     | 23.0 |",
+                "| Living Room | 21.8 |",
+                "+-------------+------+"
+            ]
+        );
+        assert_eq!(
+            lines(&sql("SELECT date_bin(INTERVAL '2 hours', time) AS bin, count(*) AS n FROM home GROUP BY bin ORDER BY bin").await),
+            ["+---------------------+---+", "| bin                 | n |", "+---------------------+---+", "| 2022-01-01T08:00:00 | 4 |", "| 2022-01-01T10:00:00 | 2 |", "+---------------------+---+"]
+        );
+    }
+
+    #[tokio::test]
+    async fn tables_are_reachable_by_qualified_name_and_listed() {
+        assert_eq!(
+            sql("SELECT count(*) AS n FROM public.iox.home").await,
+            sql("SELECT count(*) AS n FROM home").await
+        );
+        let tables = sql("SHOW TABLES").await;
+        assert!(
+            tables.contains("| public        | iox                | home"),
+            "{tables}"
+        );
+        assert!(tables.contains("weather"), "{tables}");
+    }
+
+    #[tokio::test]
+    async fn column_metadata_survives_plain_projections() {
+        let params = serde_json::Map::new();
+        let (schema, _) = execute(
+            &snapshot(),
+            QueryLanguage::Sql,
+            "SELECT room, temp, time FROM home",
+            &params,
+        )
+        .await
+        .expect("query runs");
+        let kind = |name: &str| {
+            schema
+                .field_with_name(name)
+                .ok()
+                .and_then(|f| f.metadata().get("iox::column::type").cloned())
+        };
+        assert_eq!(kind("room").as_deref(), Some("iox::column_type::tag"));
+        assert_eq!(
+            kind("temp").as_deref(),
+            Some("iox::column_type::field::float")
+        );
+        assert_eq!(kind("time").as_deref(), Some("iox::column_type::timestamp"));
+    }
+
+    #[tokio::test]
+    async fn parameters_of_every_type_bind() {
+        let query = |q: &'static str, p: serde_json::Value| run(QueryLanguage::Sql, q, p);
+        let one = |text: String| text.lines().count() == 5;
+        assert!(one(query(
+            "SELECT room FROM home WHERE room = $r AND temp = $t",
+            json!({"r": "Kitchen", "t": 23.0})
+        )
+        .await
+        .expect("string and float")));
+        assert!(one(query(
+            "SELECT co FROM home WHERE co = $c",
+            json!({"c": 3})
+        )
+        .await
+        .expect("uint")));
+        assert!(one(query(
+            "SELECT co FROM home WHERE co - 4 = $c",
+            json!({"c": -1})
+        )
+        .await
+        .expect("int")));
+        assert!(one(query(
+            "SELECT city FROM weather WHERE sunny = $s",
+            json!({"s": true})
+        )
+        .await
+        .expect("bool")));
+        let none = query(
+            "SELECT city FROM weather WHERE note = $n",
+            json!({"n": null}),
+        )
+        .await
+        .expect("null");
+        assert_eq!(none, "++\n++", "comparing with NULL matches nothing");
+
+        let values = param_values(
+            json!({"u": 1, "i": -1, "f": 1.5, "z": 0})
+                .as_object()
+                .expect("object"),
+        )
+        .expect("valid");
+        assert_eq!(values["u"], ScalarValue::UInt64(Some(1)));
+        assert_eq!(values["i"], ScalarValue::Int64(Some(-1)));
+        assert_eq!(values["f"], ScalarValue::Float64(Some(1.5)));
+        assert_eq!(values["z"], ScalarValue::UInt64(Some(0)));
+        for bad in [json!({"a": [1]}), json!({"a": {"b": 1}})] {
+            let err = param_values(bad.as_object().expect("object")).expect_err("rejected");
+            assert_eq!(err.http_status(), StatusCode::BAD_REQUEST);
+            assert!(err.to_string().contains("'a'"), "{err}");
+        }
+        let missing = query("SELECT * FROM home WHERE room = $r", json!({}))
+            .await
+            .expect_err("unbound");
+        assert_eq!(missing.grpc_code(), tonic::Code::InvalidArgument);
+        assert!(missing.to_string().contains("$r"), "{missing}");
+    }
+
+    #[tokio::test]
+    async fn planning_errors_are_classified() {
+        let err = run(QueryLanguage::Sql, "SELECT * FROM nope", json!({}))
+            .await
+            .expect_err("unknown table");
+        assert!(
+            err.to_string()
+                .contains("table 'public.iox.nope' not found"),
+            "{err}"
+        );
+        assert_eq!(err.http_status(), StatusCode::BAD_REQUEST);
+        assert_eq!(err.grpc_code(), tonic::Code::InvalidArgument);
+
+        let err = run(QueryLanguage::Sql, "SELEC 1", json!({}))
+            .await
+            .expect_err("syntax");
+        assert_eq!(err.http_status(), StatusCode::BAD_REQUEST);
+        assert_eq!(err.grpc_code(), tonic::Code::InvalidArgument);
+    }
+}

@@ -1,0 +1,879 @@
+//! In-memory storage: databases, tables and their Arrow data, with schema-on-write.
+//!
+//! Rows are appended to per-column Arrow builders and frozen into `RecordBatch`es every
+//! [`FREEZE_ROWS`] rows or when a snapshot is taken, so a million single-line writes cost a
+//! million builder appends, not a million record batches.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use arrow_array::builder::{
+    ArrayBuilder, BooleanBuilder, Float64Builder, Int64Builder, StringBuilder,
+    TimestampNanosecondBuilder, UInt64Builder,
+};
+use arrow_array::{ArrayRef, RecordBatch, new_null_array};
+use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef, TimeUnit};
+
+/// Rows kept in the open builders of a table before they are frozen into a batch.
+const FREEZE_ROWS: usize = 64 * 1024;
+
+/// The field metadata key carrying the InfluxDB column type (PROTOCOL.md §3.3).
+pub(crate) const COLUMN_TYPE_KEY: &str = "iox::column::type";
+
+/// The name of the timestamp column.
+const TIME: &str = "time";
+
+/// The database that the real server always lists (and never counts against the limit).
+const INTERNAL_DB: &str = "_internal";
+
+/// The kind of an InfluxDB column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ColumnKind {
+    Tag,
+    Float,
+    Integer,
+    UInteger,
+    String,
+    Boolean,
+    Time,
+}
+
+impl ColumnKind {
+    /// The `iox::column_type::…` name used in metadata and error messages.
+    pub(crate) fn type_name(self) -> &'static str {
+        match self {
+            ColumnKind::Tag => "iox::column_type::tag",
+            ColumnKind::Float => "iox::column_type::field::float",
+            ColumnKind::Integer => "iox::column_type::field::integer",
+            ColumnKind::UInteger => "iox::column_type::field::uinteger",
+            ColumnKind::String => "iox::column_type::field::string",
+            ColumnKind::Boolean => "iox::column_type::field::boolean",
+            ColumnKind::Time => "iox::column_type::timestamp",
+        }
+    }
+
+    fn data_type(self) -> DataType {
+        match self {
+            ColumnKind::Tag | ColumnKind::String => DataType::Utf8,
+            ColumnKind::Float => DataType::Float64,
+            ColumnKind::Integer => DataType::Int64,
+            ColumnKind::UInteger => DataType::UInt64,
+            ColumnKind::Boolean => DataType::Boolean,
+            ColumnKind::Time => DataType::Timestamp(TimeUnit::Nanosecond, None),
+        }
+    }
+
+    fn field(self, name: &str) -> Field {
+        let nullable = self != ColumnKind::Time;
+        Field::new(name, self.data_type(), nullable).with_metadata(HashMap::from([(
+            COLUMN_TYPE_KEY.to_owned(),
+            self.type_name().to_owned(),
+        )]))
+    }
+
+    /// Sort rank in the schema: tags, then fields, then time.
+    fn rank(self) -> u8 {
+        match self {
+            ColumnKind::Tag => 0,
+            ColumnKind::Time => 2,
+            _ => 1,
+        }
+    }
+}
+
+/// One value of a row, already owned.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Value {
+    Tag(String),
+    Float(f64),
+    Integer(i64),
+    UInteger(u64),
+    String(String),
+    Boolean(bool),
+}
+
+impl Value {
+    fn kind(&self) -> ColumnKind {
+        match self {
+            Value::Tag(_) => ColumnKind::Tag,
+            Value::Float(_) => ColumnKind::Float,
+            Value::Integer(_) => ColumnKind::Integer,
+            Value::UInteger(_) => ColumnKind::UInteger,
+            Value::String(_) => ColumnKind::String,
+            Value::Boolean(_) => ColumnKind::Boolean,
+        }
+    }
+}
+
+/// One line to store: a table, its tag and field values, and a time in nanoseconds.
+#[derive(Debug, Clone)]
+pub(crate) struct Row {
+    /// The measurement.
+    pub(crate) table: String,
+    /// Tags (`Value::Tag`) first, then fields, in line order.
+    pub(crate) columns: Vec<(String, Value)>,
+    /// Nanoseconds since the epoch.
+    pub(crate) time: i64,
+}
+
+/// Why one line was not stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct LineError {
+    /// The message, in the server's words.
+    pub(crate) message: String,
+    /// 1-based line number as the server counts it (PROTOCOL.md §2.5).
+    pub(crate) line_number: usize,
+    /// The line (not yet cut to 20 bytes).
+    pub(crate) original_line: String,
+}
+
+/// A line handed to [`Store::write`]: a row, or the error already found for it.
+pub(crate) type LineInput = Result<(Row, usize, String), LineError>;
+
+/// The result of a write that reached the database.
+#[derive(Debug, Default)]
+pub(crate) struct WriteSummary {
+    /// How many lines were stored.
+    pub(crate) lines_stored: u64,
+    /// The failed lines, in input order (at most one when partial writes are off).
+    pub(crate) errors: Vec<LineError>,
+}
+
+/// Request-level write failures.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum StoreError {
+    /// Creating the database would exceed the database limit.
+    TooManyDatabases(usize),
+    /// `POST /api/v3/configure/database` for a database that exists.
+    AlreadyExists,
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreError::TooManyDatabases(n) => {
+                write!(
+                    f,
+                    "Adding a new database would exceed limit of {n} databases"
+                )
+            }
+            StoreError::AlreadyExists => {
+                f.write_str("attempted to create a resource that already exists")
+            }
+        }
+    }
+}
+
+/// The limits of InfluxDB 3 Core.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    /// Databases (not counting `_internal` and deleted ones).
+    pub(crate) databases: usize,
+    /// Tables over all databases.
+    pub(crate) tables: usize,
+    /// Tag plus field columns per table (`time` not counted).
+    pub(crate) columns: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            databases: 5,
+            tables: 2000,
+            columns: 500,
+        }
+    }
+}
+
+/// The in-memory storage: databases -> tables -> Arrow data.
+#[derive(Debug, Default)]
+pub(crate) struct Store {
+    inner: Mutex<Catalog>,
+    limits: Limits,
+}
+
+#[derive(Debug, Default)]
+struct Catalog {
+    databases: BTreeMap<String, Database>,
+    /// Names of deleted databases, as renamed by the soft delete.
+    deleted: Vec<String>,
+}
+
+impl Catalog {
+    fn table_count(&self) -> usize {
+        self.databases.values().map(|db| db.tables.len()).sum()
+    }
+}
+
+#[derive(Debug, Default)]
+struct Database {
+    tables: BTreeMap<String, Table>,
+}
+
+/// A consistent copy of one database, cheap to make (Arrow buffers are shared).
+#[derive(Debug, Clone)]
+pub(crate) struct DatabaseSnapshot {
+    /// Database name.
+    pub(crate) name: String,
+    /// Its tables, sorted by name.
+    pub(crate) tables: Vec<TableSnapshot>,
+}
+
+/// One table of a [`DatabaseSnapshot`].
+#[derive(Debug, Clone)]
+pub(crate) struct TableSnapshot {
+    /// Table (measurement) name.
+    pub(crate) name: String,
+    /// Schema of every batch, with `iox::column::type` field metadata.
+    pub(crate) schema: SchemaRef,
+    /// The rows, all with `schema` (columns missing in old rows are null-filled).
+    pub(crate) batches: Vec<RecordBatch>,
+}
+
+impl Store {
+    /// A store with these limits.
+    pub(crate) fn new(limits: Limits) -> Self {
+        Store {
+            inner: Mutex::default(),
+            limits,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Catalog> {
+        // A panic while holding the lock cannot leave the catalog half-updated in a way
+        // that matters more than losing the emulator, so poisoning is ignored.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Contract: a consistent copy of one database's tables, or `None` if the database
+    /// does not exist. Each table's schema has tag columns as `Utf8`, fields as
+    /// Float64/Int64/UInt64/Utf8/Boolean, `time` as `Timestamp(Nanosecond, None)` (not null),
+    /// every field carrying the `iox::column::type` metadata (PROTOCOL.md §3.3).
+    /// Column order: tags sorted by name, then fields sorted by name, then `time`.
+    pub(crate) fn snapshot(&self, database: &str) -> Option<DatabaseSnapshot> {
+        let mut catalog = self.lock();
+        let db = catalog.databases.get_mut(database)?;
+        let mut tables = Vec::with_capacity(db.tables.len());
+        for (name, table) in &mut db.tables {
+            match table.snapshot() {
+                Ok((schema, batches)) => tables.push(TableSnapshot {
+                    name: name.clone(),
+                    schema,
+                    batches,
+                }),
+                Err(e) => {
+                    tracing::error!(table = %name, error = %e, "emulator storage invariant broken");
+                    return None;
+                }
+            }
+        }
+        Some(DatabaseSnapshot {
+            name: database.to_owned(),
+            tables,
+        })
+    }
+
+    /// Whether the database exists.
+    pub(crate) fn contains(&self, database: &str) -> bool {
+        self.lock().databases.contains_key(database)
+    }
+
+    /// Creates an empty database (`POST /api/v3/configure/database`).
+    pub(crate) fn create_database(&self, name: &str) -> Result<(), StoreError> {
+        let mut catalog = self.lock();
+        if catalog.databases.contains_key(name) || name == INTERNAL_DB {
+            return Err(StoreError::AlreadyExists);
+        }
+        if catalog.databases.len() >= self.limits.databases {
+            return Err(StoreError::TooManyDatabases(self.limits.databases));
+        }
+        catalog
+            .databases
+            .insert(name.to_owned(), Database::default());
+        Ok(())
+    }
+
+    /// Deletes a database and its data. The real server soft-deletes by renaming to
+    /// `<name>-<YYYYMMDDTHHMMSS>`; the emulator drops the data and remembers only that name.
+    /// Returns `false` when there is no such database.
+    pub(crate) fn delete_database(&self, name: &str, deleted_name: String) -> bool {
+        let mut catalog = self.lock();
+        if catalog.databases.remove(name).is_none() {
+            return false;
+        }
+        let mut unique = deleted_name.clone();
+        let mut n = 1;
+        while catalog.deleted.contains(&unique) {
+            unique = format!("{deleted_name}-{n}");
+            n += 1;
+        }
+        catalog.deleted.push(unique);
+        true
+    }
+
+    /// Every database name with whether it is deleted; `_internal` first, as the server does.
+    pub(crate) fn list_databases(&self, show_deleted: bool) -> Vec<(String, bool)> {
+        let catalog = self.lock();
+        let mut out = vec![(INTERNAL_DB.to_owned(), false)];
+        out.extend(catalog.databases.keys().map(|k| (k.clone(), false)));
+        if show_deleted {
+            out.extend(catalog.deleted.iter().map(|k| (k.clone(), true)));
+        }
+        out
+    }
+
+    /// Writes lines to `database`, creating it when needed.
+    ///
+    /// Lines are validated one at a time against the schema as it stands with the earlier
+    /// lines of this request applied. With `accept_partial == false` the first failing line
+    /// aborts the request: nothing is stored and no schema or database is created. Otherwise
+    /// the good lines are stored and every failure is reported. Either way the request is
+    /// atomic with respect to queries (one lock covers validation and storage).
+    pub(crate) fn write(
+        &self,
+        database: &str,
+        lines: impl IntoIterator<Item = LineInput>,
+        accept_partial: bool,
+    ) -> Result<WriteSummary, StoreError> {
+        let mut catalog = self.lock();
+        let db_exists = catalog.databases.contains_key(database);
+        if !db_exists && catalog.databases.len() >= self.limits.databases {
+            return Err(StoreError::TooManyDatabases(self.limits.databases));
+        }
+        let existing_tables = catalog.table_count();
+        let empty = Database::default();
+        let db = catalog.databases.get(database).unwrap_or(&empty);
+
+        let mut staged: BTreeMap<String, StagedTable> = BTreeMap::new();
+        let mut summary = WriteSummary::default();
+        let mut seen: HashSet<String> = HashSet::new();
+        for line in lines {
+            let result = line.and_then(|(row, line_number, text)| {
+                stage_row(
+                    db,
+                    &mut staged,
+                    existing_tables,
+                    self.limits,
+                    row,
+                    &mut seen,
+                )
+                .map_err(|message| LineError {
+                    message,
+                    line_number,
+                    original_line: text,
+                })
+            });
+            match result {
+                Ok(()) => summary.lines_stored += 1,
+                Err(e) => {
+                    summary.errors.push(e);
+                    if !accept_partial {
+                        summary.lines_stored = 0;
+                        return Ok(summary);
+                    }
+                }
+            }
+        }
+
+        let db = catalog.databases.entry(database.to_owned()).or_default();
+        for (name, staged) in staged {
+            db.tables.entry(name).or_default().apply(staged);
+        }
+        Ok(summary)
+    }
+}
+
+/// A table's pending changes within one write request.
+#[derive(Debug, Default)]
+struct StagedTable {
+    /// Columns the table gets from this request, after the existing ones.
+    new_columns: Vec<(String, ColumnKind)>,
+    new_index: HashMap<String, usize>,
+    /// Rows as (column position in existing ++ new, value).
+    rows: Vec<(Vec<(usize, Value)>, i64)>,
+}
+
+/// Validates one row against the table's schema plus what this request staged, and stages it.
+/// On error nothing is staged. Returns the server's message on error.
+fn stage_row(
+    db: &Database,
+    staged: &mut BTreeMap<String, StagedTable>,
+    existing_tables: usize,
+    limits: Limits,
+    row: Row,
+    seen: &mut HashSet<String>,
+) -> Result<(), String> {
+    let table = db.tables.get(&row.table);
+    let is_staged = staged.contains_key(&row.table);
+    if table.is_none() && !is_staged {
+        let new_tables = staged
+            .keys()
+            .filter(|k| !db.tables.contains_key(*k))
+            .count();
+        let current = existing_tables + new_tables;
+        if current >= limits.tables {
+            return Err(format!(
+                "Update to schema would exceed number of tables limit: attempted to create table but already have {current} table(s) (limit: {})",
+                limits.tables
+            ));
+        }
+    }
+    let table_exists = table.is_some() || is_staged;
+    let base_len = table.map_or(0, |t| t.columns.len());
+    let stage = staged.get(&row.table);
+
+    check_repeats(&row.columns, seen)?;
+    let mut line_new: Vec<(String, ColumnKind)> = Vec::new();
+    let mut values: Vec<(usize, Value)> = Vec::with_capacity(row.columns.len());
+    for (name, value) in row.columns {
+        let kind = value.kind();
+        if name == TIME || name == "__chunk_order" {
+            if name == TIME && table_exists {
+                return Err(type_error(&name, ColumnKind::Time, kind));
+            }
+            return Err(format!("'{name}' is a reserved column"));
+        }
+        let position = if let Some(i) = table.and_then(|t| t.index.get(&name)) {
+            check_kind(&name, table.map(|t| t.columns[*i].kind), kind)?;
+            *i
+        } else if let Some(i) = stage.and_then(|s| s.new_index.get(&name)) {
+            check_kind(&name, stage.map(|s| s.new_columns[*i].1), kind)?;
+            base_len + *i
+        } else if let Some(i) = line_new.iter().position(|(n, _)| *n == name) {
+            check_kind(&name, Some(line_new[i].1), kind)?;
+            // A clash with an earlier column of this very line that passed the kind check
+            // is a repeat, handled above.
+            base_len + stage.map_or(0, |s| s.new_columns.len()) + i
+        } else {
+            line_new.push((name, kind));
+            base_len + stage.map_or(0, |s| s.new_columns.len()) + line_new.len() - 1
+        };
+        values.push((position, value));
+    }
+    let total = base_len + stage.map_or(0, |s| s.new_columns.len()) + line_new.len();
+    if total > limits.columns {
+        return Err(format!(
+            "Update to schema would exceed number of columns per table limit of {} columns",
+            limits.columns
+        ));
+    }
+
+    let stage = staged.entry(row.table).or_default();
+    for (name, kind) in line_new {
+        stage
+            .new_index
+            .insert(name.clone(), stage.new_columns.len());
+        stage.new_columns.push((name, kind));
+    }
+    stage.rows.push((values, row.time));
+    Ok(())
+}
+
+/// Rejects a tag or field key that appears twice in one line. A name used once as a tag and
+/// once as a field is left to the type check, which reports it as the server does.
+///
+/// The real server accepts repeated tag keys and thereby breaks the table for every later
+/// query (PROTOCOL.md §8.3); the emulator rejects such a line with a clear message instead,
+/// which is the safe emulation for a client's tests.
+fn check_repeats(columns: &[(String, Value)], seen: &mut HashSet<String>) -> Result<(), String> {
+    let repeat = |a: &(String, Value), b: &(String, Value)| {
+        a.0 == b.0 && ((a.1.kind() == ColumnKind::Tag) == (b.1.kind() == ColumnKind::Tag))
+    };
+    let report = |(name, value): &(String, Value)| {
+        let what = if value.kind() == ColumnKind::Tag {
+            "tag"
+        } else {
+            "field"
+        };
+        Err(format!(
+            "invalid line protocol - multiple instances of '{name}' {what} found"
+        ))
+    };
+    if columns.len() <= 32 {
+        for (i, b) in columns.iter().enumerate() {
+            if columns[..i].iter().any(|a| repeat(a, b)) {
+                return report(b);
+            }
+        }
+        return Ok(());
+    }
+    seen.clear();
+    for column in columns {
+        let is_tag = column.1.kind() == ColumnKind::Tag;
+        let key = format!("{}{}", if is_tag { 't' } else { 'f' }, column.0);
+        if !seen.insert(key) {
+            return report(column);
+        }
+    }
+    Ok(())
+}
+
+fn check_kind(name: &str, existing: Option<ColumnKind>, new: ColumnKind) -> Result<(), String> {
+    match existing {
+        Some(existing) if existing != new => Err(type_error(name, existing, new)),
+        _ => Ok(()),
+    }
+}
+
+fn type_error(name: &str, expected: ColumnKind, got: ColumnKind) -> String {
+    format!(
+        "invalid column type for column '{name}', expected {}, got {}",
+        expected.type_name(),
+        got.type_name()
+    )
+}
+
+/// The Arrow builder of one column.
+#[derive(Debug)]
+enum ColumnBuilder {
+    Utf8(StringBuilder),
+    Float(Float64Builder),
+    Integer(Int64Builder),
+    UInteger(UInt64Builder),
+    Boolean(BooleanBuilder),
+}
+
+impl ColumnBuilder {
+    fn new(kind: ColumnKind) -> Self {
+        match kind {
+            ColumnKind::Tag | ColumnKind::String | ColumnKind::Time => {
+                ColumnBuilder::Utf8(StringBuilder::new())
+            }
+            ColumnKind::Float => ColumnBuilder::Float(Float64Builder::new()),
+            ColumnKind::Integer => ColumnBuilder::Integer(Int64Builder::new()),
+            ColumnKind::UInteger => ColumnBuilder::UInteger(UInt64Builder::new()),
+            ColumnKind::Boolean => ColumnBuilder::Boolean(BooleanBuilder::new()),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            ColumnBuilder::Utf8(b) => b.len(),
+            ColumnBuilder::Float(b) => b.len(),
+            ColumnBuilder::Integer(b) => b.len(),
+            ColumnBuilder::UInteger(b) => b.len(),
+            ColumnBuilder::Boolean(b) => b.len(),
+        }
+    }
+
+    fn append_nulls(&mut self, n: usize) {
+        match self {
+            ColumnBuilder::Utf8(b) => b.append_nulls(n),
+            ColumnBuilder::Float(b) => b.append_nulls(n),
+            ColumnBuilder::Integer(b) => b.append_nulls(n),
+            ColumnBuilder::UInteger(b) => b.append_nulls(n),
+            ColumnBuilder::Boolean(b) => b.append_nulls(n),
+        }
+    }
+
+    /// Appends a value whose kind was validated against this column.
+    fn append(&mut self, value: Value) {
+        match (self, value) {
+            (ColumnBuilder::Utf8(b), Value::Tag(s) | Value::String(s)) => b.append_value(s),
+            (ColumnBuilder::Float(b), Value::Float(v)) => b.append_value(v),
+            (ColumnBuilder::Integer(b), Value::Integer(v)) => b.append_value(v),
+            (ColumnBuilder::UInteger(b), Value::UInteger(v)) => b.append_value(v),
+            (ColumnBuilder::Boolean(b), Value::Boolean(v)) => b.append_value(v),
+            // Validation guarantees matching kinds; a mismatch stores a null rather than
+            // corrupting the column lengths.
+            (b, _) => b.append_nulls(1),
+        }
+    }
+
+    fn finish(&mut self) -> ArrayRef {
+        match self {
+            ColumnBuilder::Utf8(b) => Arc::new(b.finish()),
+            ColumnBuilder::Float(b) => Arc::new(b.finish()),
+            ColumnBuilder::Integer(b) => Arc::new(b.finish()),
+            ColumnBuilder::UInteger(b) => Arc::new(b.finish()),
+            ColumnBuilder::Boolean(b) => Arc::new(b.finish()),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Column {
+    name: String,
+    kind: ColumnKind,
+    builder: ColumnBuilder,
+}
+
+/// One table: its columns in creation order, open builders and frozen batches.
+#[derive(Debug, Default)]
+struct Table {
+    columns: Vec<Column>,
+    index: HashMap<String, usize>,
+    time: TimestampNanosecondBuilder,
+    open_rows: usize,
+    /// Frozen batches, each with the schema of the table when it was frozen.
+    frozen: Vec<RecordBatch>,
+}
+
+impl Table {
+    fn apply(&mut self, staged: StagedTable) {
+        for (name, kind) in staged.new_columns {
+            let mut builder = ColumnBuilder::new(kind);
+            builder.append_nulls(self.open_rows);
+            self.index.insert(name.clone(), self.columns.len());
+            self.columns.push(Column {
+                name,
+                kind,
+                builder,
+            });
+        }
+        for (values, time) in staged.rows {
+            for (position, value) in values {
+                if let Some(column) = self.columns.get_mut(position) {
+                    column.builder.append(value);
+                }
+            }
+            self.time.append_value(time);
+            self.open_rows += 1;
+            for column in &mut self.columns {
+                let missing = self.open_rows.saturating_sub(column.builder.len());
+                if missing > 0 {
+                    column.builder.append_nulls(missing);
+                }
+            }
+            if self.open_rows >= FREEZE_ROWS
+                && let Err(e) = self.freeze()
+            {
+                tracing::error!(error = %e, "emulator storage invariant broken");
+            }
+        }
+    }
+
+    /// The current schema: tags sorted by name, then fields sorted by name, then `time`.
+    /// Also returns, for each schema column but `time`, its index in `self.columns`.
+    fn schema(&self) -> (SchemaRef, Vec<usize>) {
+        let mut order: Vec<usize> = (0..self.columns.len()).collect();
+        order.sort_by(|a, b| {
+            let (a, b) = (&self.columns[*a], &self.columns[*b]);
+            (a.kind.rank(), &a.name).cmp(&(b.kind.rank(), &b.name))
+        });
+        let mut fields: Vec<Field> = order
+            .iter()
+            .map(|i| self.columns[*i].kind.field(&self.columns[*i].name))
+            .collect();
+        fields.push(ColumnKind::Time.field(TIME));
+        (Arc::new(Schema::new(fields)), order)
+    }
+
+    /// Moves the open rows into a frozen batch.
+    fn freeze(&mut self) -> Result<(), ArrowError> {
+        if self.open_rows == 0 {
+            return Ok(());
+        }
+        let (schema, order) = self.schema();
+        let mut arrays: Vec<ArrayRef> = order
+            .iter()
+            .map(|i| self.columns[*i].builder.finish())
+            .collect();
+        arrays.push(Arc::new(self.time.finish()));
+        self.open_rows = 0;
+        self.frozen.push(RecordBatch::try_new(schema, arrays)?);
+        Ok(())
+    }
+
+    /// Freezes the open rows and brings every frozen batch to the current schema.
+    fn snapshot(&mut self) -> Result<(SchemaRef, Vec<RecordBatch>), ArrowError> {
+        self.freeze()?;
+        let (schema, _) = self.schema();
+        for batch in &mut self.frozen {
+            if batch.schema() != schema {
+                *batch = conform(batch, &schema)?;
+            }
+        }
+        Ok((schema, self.frozen.clone()))
+    }
+}
+
+/// Re-orders `batch`'s columns to `schema`, adding all-null columns for the missing ones.
+fn conform(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch, ArrowError> {
+    let old = batch.schema();
+    let arrays = schema
+        .fields()
+        .iter()
+        .map(|field| match old.index_of(field.name()) {
+            Ok(i) => Arc::clone(batch.column(i)),
+            Err(_) => new_null_array(field.data_type(), batch.num_rows()),
+        })
+        .collect();
+    RecordBatch::try_new(Arc::clone(schema), arrays)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::{Float64Type, Int64Type};
+
+    fn row(table: &str, columns: Vec<(&str, Value)>, time: i64) -> LineInput {
+        Ok((
+            Row {
+                table: table.to_owned(),
+                columns: columns
+                    .into_iter()
+                    .map(|(n, v)| (n.to_owned(), v))
+                    .collect(),
+                time,
+            },
+            1,
+            String::new(),
+        ))
+    }
+
+    #[test]
+    fn later_columns_are_null_filled_and_schema_sorted() {
+        let store = Store::default();
+        let s = store
+            .write("db", [row("cpu", vec![("v", Value::Float(1.0))], 1)], true)
+            .unwrap();
+        assert_eq!(s.lines_stored, 1);
+        let first = store.snapshot("db").unwrap();
+        assert_eq!(first.tables[0].batches[0].num_rows(), 1);
+        store
+            .write(
+                "db",
+                [row(
+                    "cpu",
+                    vec![("host", Value::Tag("a".into())), ("n", Value::Integer(7))],
+                    2,
+                )],
+                true,
+            )
+            .unwrap();
+        let snap = store.snapshot("db").unwrap();
+        let table = &snap.tables[0];
+        let names: Vec<_> = table
+            .schema
+            .fields()
+            .iter()
+            .map(|f| f.name().as_str())
+            .collect();
+        assert_eq!(names, ["host", "n", "v", "time"]);
+        assert_eq!(
+            table
+                .schema
+                .field(0)
+                .metadata()
+                .get(COLUMN_TYPE_KEY)
+                .map(String::as_str),
+            Some("iox::column_type::tag")
+        );
+        assert!(!table.schema.field(3).is_nullable());
+        let rows: usize = table.batches.iter().map(|b| b.num_rows()).sum();
+        assert_eq!(rows, 2);
+        let b0 = &table.batches[0];
+        assert_eq!(b0.schema(), table.schema);
+        assert!(b0.column(0).is_null(0));
+        assert_eq!(b0.column(2).as_primitive::<Float64Type>().value(0), 1.0);
+        let b1 = &table.batches[1];
+        assert_eq!(b1.column(1).as_primitive::<Int64Type>().value(0), 7);
+        assert!(b1.column(2).is_null(0));
+    }
+
+    #[test]
+    fn atomic_without_partial_and_type_conflicts() {
+        let store = Store::default();
+        let s = store
+            .write(
+                "db",
+                [
+                    row("cpu", vec![("v", Value::Float(1.0))], 1),
+                    row("cpu", vec![("v", Value::Integer(1))], 1),
+                ],
+                false,
+            )
+            .unwrap();
+        assert_eq!(s.lines_stored, 0);
+        assert_eq!(
+            s.errors[0].message,
+            "invalid column type for column 'v', expected iox::column_type::field::float, got iox::column_type::field::integer"
+        );
+        assert!(
+            store.snapshot("db").is_none(),
+            "nothing stored, no database created"
+        );
+        let s = store
+            .write(
+                "db",
+                [
+                    row(
+                        "cpu",
+                        vec![("t", Value::Tag("a".into())), ("t", Value::Float(1.0))],
+                        1,
+                    ),
+                    row(
+                        "cpu",
+                        vec![("f", Value::Float(1.0)), ("f", Value::Float(2.0))],
+                        1,
+                    ),
+                    row("cpu", vec![("time", Value::Float(1.0))], 1),
+                    row("cpu", vec![("ok", Value::Boolean(true))], 1),
+                ],
+                true,
+            )
+            .unwrap();
+        assert_eq!(s.lines_stored, 1);
+        let msgs: Vec<_> = s.errors.iter().map(|e| e.message.as_str()).collect();
+        assert_eq!(
+            msgs,
+            [
+                "invalid column type for column 't', expected iox::column_type::tag, got iox::column_type::field::float",
+                "invalid line protocol - multiple instances of 'f' field found",
+                "'time' is a reserved column",
+            ]
+        );
+    }
+
+    #[test]
+    fn limits() {
+        let store = Store::new(Limits {
+            databases: 1,
+            tables: 2,
+            columns: 2,
+        });
+        store.create_database("a").unwrap();
+        assert_eq!(
+            store.write("b", [], true).unwrap_err(),
+            StoreError::TooManyDatabases(1)
+        );
+        let s = store
+            .write(
+                "a",
+                [
+                    row("t1", vec![("x", Value::Float(1.0))], 1),
+                    row("t2", vec![("x", Value::Float(1.0))], 1),
+                    row("t3", vec![("x", Value::Float(1.0))], 1),
+                    row(
+                        "t1",
+                        vec![("y", Value::Float(1.0)), ("z", Value::Float(1.0))],
+                        1,
+                    ),
+                ],
+                true,
+            )
+            .unwrap();
+        assert_eq!(s.lines_stored, 2);
+        assert!(s.errors[0].message.starts_with("Update to schema would exceed number of tables limit: attempted to create table but already have 2 table(s) (limit: 2)"));
+        assert_eq!(
+            s.errors[1].message,
+            "Update to schema would exceed number of columns per table limit of 2 columns"
+        );
+    }
+
+    #[test]
+    fn freezes_large_writes_in_chunks() {
+        let store = Store::default();
+        let lines =
+            (0..(FREEZE_ROWS + 10) as i64).map(|i| row("m", vec![("v", Value::Integer(i))], i));
+        let s = store.write("db", lines, true).unwrap();
+        assert_eq!(s.lines_stored as usize, FREEZE_ROWS + 10);
+        let snap = store.snapshot("db").unwrap();
+        let batches = &snap.tables[0].batches;
+        assert_eq!(batches.len(), 2);
+        assert_eq!(batches[0].num_rows(), FREEZE_ROWS);
+        assert_eq!(batches[1].num_rows(), 10);
+    }
+}

@@ -1,0 +1,649 @@
+//! Columnar encoding of Arrow `RecordBatch`es (feature `arrow`).
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{
+    Float16Type, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type,
+    TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
+    TimestampSecondType, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
+};
+use arrow_array::{
+    Array, ArrowPrimitiveType, LargeStringArray, RecordBatch, StringArray, StringViewArray,
+};
+use arrow_buffer::{BooleanBuffer, NullBuffer};
+use arrow_schema::{DataType, TimeUnit};
+
+use crate::encoder::{
+    Name, write_float, write_float32, write_int, write_name, write_string_value, write_uint,
+};
+use crate::error::snippet;
+use crate::{Error, LineEncoder, Precision, Timestamp, ToLineProtocol};
+
+/// How the columns of a `RecordBatch` map to line protocol: the measurement, the tag columns
+/// and the timestamp column. Every other column is a field.
+///
+/// - Measurement: the fixed [`measurement`](Self::measurement) if set, else the value of the
+///   `measurement` column, else of the `iox::measurement` column. Columns with those two names
+///   are never written as fields.
+/// - Tags: the [`tag_columns`](Self::tag_columns), written sorted by name.
+/// - Timestamp: the [`timestamp_column`](Self::timestamp_column) (default `time`), unless
+///   [`no_timestamp`](Self::no_timestamp) is set.
+///
+/// ```
+/// use influxdb3_lp::{Precision, TableMapping};
+///
+/// let mapping = TableMapping::new()
+///     .measurement("home")
+///     .tag_columns(["room"])
+///     .timestamp_column("ts")
+///     .integer_timestamp_precision(Precision::Seconds);
+/// # let _ = mapping;
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct TableMapping {
+    measurement: Option<String>,
+    tag_columns: Vec<String>,
+    timestamp_column: Option<String>,
+    no_timestamp: bool,
+    integer_precision: Option<Precision>,
+}
+
+const MEASUREMENT_COLUMNS: [&str; 2] = ["measurement", "iox::measurement"];
+
+impl TableMapping {
+    /// The default mapping: measurement from a `measurement` (else `iox::measurement`)
+    /// column, no tags, timestamps from the `time` column.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A fixed measurement name for every row; it wins over measurement columns.
+    pub fn measurement(mut self, name: impl Into<String>) -> Self {
+        self.measurement = Some(name.into());
+        self
+    }
+
+    /// The columns written as tags (string or dictionary-of-string columns). A column that is
+    /// not in the batch is an error.
+    pub fn tag_columns<I, S>(mut self, columns: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.tag_columns = columns.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The timestamp column (default `time`): any Arrow `Timestamp` unit and time zone, or
+    /// `Int64` in [`integer_timestamp_precision`](Self::integer_timestamp_precision).
+    pub fn timestamp_column(mut self, name: impl Into<String>) -> Self {
+        self.timestamp_column = Some(name.into());
+        self.no_timestamp = false;
+        self
+    }
+
+    /// Writes no timestamps, so the server assigns its time of ingest.
+    pub fn no_timestamp(mut self) -> Self {
+        self.no_timestamp = true;
+        self
+    }
+
+    /// The unit of an `Int64` timestamp column; by default the encoder's precision.
+    pub fn integer_timestamp_precision(mut self, p: Precision) -> Self {
+        self.integer_precision = Some(p);
+        self
+    }
+
+    fn timestamp_name(&self) -> &str {
+        self.timestamp_column.as_deref().unwrap_or("time")
+    }
+}
+
+/// A `RecordBatch` with its [`TableMapping`], encoded column by column: one line per row.
+///
+/// Nulls: a null field is left out and a null tag is left out (both counted in
+/// [`EncodeStats`](crate::EncodeStats)); a row with no non-null field is skipped and counted;
+/// a null timestamp or measurement is an error naming the row. Encode it with
+/// [`LineEncoder::encode`], which leaves the encoder unchanged when any row fails.
+///
+/// ```
+/// use std::sync::Arc;
+/// use arrow_array::{Float64Array, RecordBatch, StringArray, TimestampSecondArray};
+/// use influxdb3_lp::{LineEncoder, Precision, RecordBatchLines, TableMapping};
+///
+/// let batch = RecordBatch::try_from_iter([
+///     ("room", Arc::new(StringArray::from(vec!["Kitchen", "Living Room"])) as _),
+///     ("temp", Arc::new(Float64Array::from(vec![21.5, 22.0])) as _),
+///     ("time", Arc::new(TimestampSecondArray::from(vec![1, 2])) as _),
+/// ])?;
+/// let mapping = TableMapping::new().measurement("home").tag_columns(["room"]);
+/// let mut encoder = LineEncoder::new(Precision::Seconds);
+/// encoder.encode(&RecordBatchLines::new(&batch, &mapping))?;
+/// assert_eq!(
+///     encoder.as_bytes(),
+///     b"home,room=Kitchen temp=21.5 1\nhome,room=Living\\ Room temp=22 2\n"
+/// );
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct RecordBatchLines<'a> {
+    batch: &'a RecordBatch,
+    mapping: &'a TableMapping,
+    row_offset: u64,
+}
+
+impl<'a> RecordBatchLines<'a> {
+    /// The lines of `batch` as mapped by `mapping`.
+    pub fn new(batch: &'a RecordBatch, mapping: &'a TableMapping) -> Self {
+        Self {
+            batch,
+            mapping,
+            row_offset: 0,
+        }
+    }
+
+    /// The number of the batch's first row in errors (e.g. its position in a file); rows are
+    /// numbered from 0 by default.
+    pub fn row_offset(mut self, first_row: u64) -> Self {
+        self.row_offset = first_row;
+        self
+    }
+}
+
+/// A string-like column.
+enum StrColumn<'a> {
+    Utf8(&'a StringArray),
+    LargeUtf8(&'a LargeStringArray),
+    Utf8View(&'a StringViewArray),
+    Dictionary {
+        array: &'a dyn Array,
+        keys: Vec<usize>,
+        values: Box<StrColumn<'a>>,
+    },
+}
+
+impl<'a> StrColumn<'a> {
+    /// The column as strings, or `None` for another type.
+    fn new(array: &'a dyn Array) -> Option<Self> {
+        Some(match array.data_type() {
+            DataType::Utf8 => Self::Utf8(array.as_string::<i32>()),
+            DataType::LargeUtf8 => Self::LargeUtf8(array.as_string::<i64>()),
+            DataType::Utf8View => Self::Utf8View(array.as_string_view()),
+            DataType::Dictionary(_, value_type)
+                if matches!(
+                    **value_type,
+                    DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+                ) =>
+            {
+                let dict = array.as_any_dictionary_opt()?;
+                let values = StrColumn::new(dict.values().as_ref())?;
+                // `normalized_keys` needs at least one value; with none, every key is null.
+                let keys = if dict.values().is_empty() {
+                    Vec::new()
+                } else {
+                    dict.normalized_keys()
+                };
+                Self::Dictionary {
+                    array,
+                    keys,
+                    values: Box::new(values),
+                }
+            }
+            _ => return None,
+        })
+    }
+
+    /// The value at `row`, or `None` when null.
+    #[inline]
+    fn get(&self, row: usize) -> Option<&'a str> {
+        match self {
+            Self::Utf8(a) => a.is_valid(row).then(|| a.value(row)),
+            Self::LargeUtf8(a) => a.is_valid(row).then(|| a.value(row)),
+            Self::Utf8View(a) => a.is_valid(row).then(|| a.value(row)),
+            Self::Dictionary {
+                array,
+                keys,
+                values,
+            } => {
+                if array.is_null(row) {
+                    return None;
+                }
+                values.get(*keys.get(row)?)
+            }
+        }
+    }
+}
+
+/// The values of a field column.
+enum Values<'a> {
+    F16(&'a [<Float16Type as ArrowPrimitiveType>::Native]),
+    F32(&'a [f32]),
+    F64(&'a [f64]),
+    I8(&'a [i8]),
+    I16(&'a [i16]),
+    I32(&'a [i32]),
+    I64(&'a [i64]),
+    U8(&'a [u8]),
+    U16(&'a [u16]),
+    U32(&'a [u32]),
+    U64(&'a [u64]),
+    Bool(&'a BooleanBuffer),
+    Str(StrColumn<'a>),
+}
+
+struct FieldColumn<'a> {
+    /// The escaped key followed by `=`.
+    key: Box<[u8]>,
+    name: &'a str,
+    nulls: Option<&'a NullBuffer>,
+    values: Values<'a>,
+}
+
+enum TagSlot<'a> {
+    /// A tag column: `,key=` escaped, the column name, and its values.
+    Column {
+        key: Box<[u8]>,
+        name: &'a str,
+        values: StrColumn<'a>,
+    },
+    /// A default tag of the encoder: `,key=value` escaped, or `None` for an empty value.
+    Default(Option<Box<[u8]>>),
+}
+
+struct TimestampColumn<'a> {
+    values: &'a [i64],
+    nulls: Option<&'a NullBuffer>,
+    unit: Precision,
+    name: &'a str,
+}
+
+enum MeasurementSource<'a> {
+    Fixed(&'a str, Box<[u8]>),
+    Column(&'a str, StrColumn<'a>),
+}
+
+/// Everything prepared once per batch.
+struct Plan<'a> {
+    measurement: MeasurementSource<'a>,
+    tags: Vec<TagSlot<'a>>,
+    fields: Vec<FieldColumn<'a>>,
+    timestamp: Option<TimestampColumn<'a>>,
+}
+
+fn column_names(batch: &RecordBatch) -> Vec<String> {
+    batch
+        .schema_ref()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect()
+}
+
+fn unsupported(name: &str, data_type: &DataType, role: &'static str) -> Error {
+    Error::UnsupportedColumnType {
+        column: name.to_owned(),
+        data_type: data_type.to_string(),
+        role,
+    }
+}
+
+impl<'a> RecordBatchLines<'a> {
+    fn plan(&self, encoder: &LineEncoder) -> Result<Plan<'a>, Error> {
+        let batch = self.batch;
+        let mapping = self.mapping;
+        let schema = batch.schema_ref();
+        let index_of = |name: &str| schema.fields().iter().position(|f| f.name() == name);
+
+        // Measurement.
+        let measurement = match &mapping.measurement {
+            Some(name) => {
+                let mut escaped = Vec::new();
+                write_name(&mut escaped, name, Name::Measurement).map_err(|reason| {
+                    Error::InvalidMeasurement {
+                        measurement: snippet(name),
+                        reason,
+                    }
+                })?;
+                MeasurementSource::Fixed(name, escaped.into_boxed_slice())
+            }
+            None => {
+                let (i, name) = MEASUREMENT_COLUMNS
+                    .iter()
+                    .find_map(|name| index_of(name).map(|i| (i, *name)))
+                    .ok_or_else(|| Error::NoMeasurement {
+                        available: column_names(batch),
+                    })?;
+                let column = batch.column(i).as_ref();
+                let values = StrColumn::new(column)
+                    .ok_or_else(|| unsupported(name, column.data_type(), "measurement"))?;
+                MeasurementSource::Column(name, values)
+            }
+        };
+        let measurement_name = match &measurement {
+            MeasurementSource::Fixed(name, _) => *name,
+            MeasurementSource::Column(name, _) => *name,
+        };
+
+        // Timestamp.
+        let timestamp_name = mapping.timestamp_name();
+        let timestamp = if mapping.no_timestamp {
+            None
+        } else {
+            let i = index_of(timestamp_name).ok_or_else(|| Error::MissingColumn {
+                role: "timestamp",
+                column: timestamp_name.to_owned(),
+                available: column_names(batch),
+            })?;
+            let column = batch.column(i).as_ref();
+            let name = schema.field(i).name().as_str();
+            let (values, unit): (&[i64], Precision) = match column.data_type() {
+                DataType::Timestamp(TimeUnit::Second, _) => (
+                    column.as_primitive::<TimestampSecondType>().values(),
+                    Precision::Seconds,
+                ),
+                DataType::Timestamp(TimeUnit::Millisecond, _) => (
+                    column.as_primitive::<TimestampMillisecondType>().values(),
+                    Precision::Milliseconds,
+                ),
+                DataType::Timestamp(TimeUnit::Microsecond, _) => (
+                    column.as_primitive::<TimestampMicrosecondType>().values(),
+                    Precision::Microseconds,
+                ),
+                DataType::Timestamp(TimeUnit::Nanosecond, _) => (
+                    column.as_primitive::<TimestampNanosecondType>().values(),
+                    Precision::Nanoseconds,
+                ),
+                DataType::Int64 => (
+                    column.as_primitive::<Int64Type>().values(),
+                    mapping.integer_precision.unwrap_or(encoder.precision()),
+                ),
+                other => return Err(unsupported(name, other, "timestamp")),
+            };
+            Some(TimestampColumn {
+                values,
+                nulls: column.nulls(),
+                unit,
+                name,
+            })
+        };
+
+        // Tags, sorted by key and merged with the encoder's default tags (a column wins).
+        let mut tag_columns: Vec<(&'a str, usize)> = Vec::with_capacity(mapping.tag_columns.len());
+        for name in &mapping.tag_columns {
+            let i = index_of(name).ok_or_else(|| Error::MissingColumn {
+                role: "tag",
+                column: name.clone(),
+                available: column_names(batch),
+            })?;
+            tag_columns.push((schema.field(i).name().as_str(), i));
+        }
+        tag_columns.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        if let Some(w) = tag_columns.windows(2).find(|w| w[0].0 == w[1].0) {
+            return Err(Error::DuplicateTagKey {
+                measurement: snippet(measurement_name),
+                key: snippet(w[0].0),
+            });
+        }
+        encoder.check_default_tags(measurement_name)?;
+        let defaults = encoder.default_tag_slots();
+        let mut tags = Vec::with_capacity(tag_columns.len() + defaults.len());
+        let mut d = 0;
+        for &(name, i) in &tag_columns {
+            while let Some(default) = defaults.get(d) {
+                if default.key.as_str() > name {
+                    break;
+                }
+                d += 1;
+                if default.key != name {
+                    tags.push(TagSlot::Default(default.encoded.clone()));
+                }
+            }
+            let column = batch.column(i).as_ref();
+            let values = StrColumn::new(column)
+                .ok_or_else(|| unsupported(name, column.data_type(), "tag"))?;
+            let mut key = Vec::new();
+            key.push(b',');
+            write_name(&mut key, name, Name::TagKey).map_err(|reason| Error::InvalidTagKey {
+                measurement: snippet(measurement_name),
+                key: snippet(name),
+                reason,
+            })?;
+            key.push(b'=');
+            tags.push(TagSlot::Column {
+                key: key.into_boxed_slice(),
+                name,
+                values,
+            });
+        }
+        tags.extend(
+            defaults[d..]
+                .iter()
+                .map(|t| TagSlot::Default(t.encoded.clone())),
+        );
+
+        // Fields: every other column.
+        let mut fields = Vec::new();
+        for (i, field) in schema.fields().iter().enumerate() {
+            let name = field.name().as_str();
+            let is_timestamp = timestamp.is_some() && name == timestamp_name;
+            if is_timestamp
+                || MEASUREMENT_COLUMNS.contains(&name)
+                || tag_columns.iter().any(|(t, _)| *t == name)
+            {
+                continue;
+            }
+            if fields.iter().any(|f: &FieldColumn<'_>| f.name == name) {
+                return Err(Error::DuplicateFieldKey {
+                    measurement: snippet(measurement_name),
+                    key: snippet(name),
+                });
+            }
+            let column = batch.column(i).as_ref();
+            let values = match column.data_type() {
+                DataType::Float16 => Values::F16(column.as_primitive::<Float16Type>().values()),
+                DataType::Float32 => Values::F32(column.as_primitive::<Float32Type>().values()),
+                DataType::Float64 => Values::F64(column.as_primitive::<Float64Type>().values()),
+                DataType::Int8 => Values::I8(column.as_primitive::<Int8Type>().values()),
+                DataType::Int16 => Values::I16(column.as_primitive::<Int16Type>().values()),
+                DataType::Int32 => Values::I32(column.as_primitive::<Int32Type>().values()),
+                DataType::Int64 => Values::I64(column.as_primitive::<Int64Type>().values()),
+                DataType::UInt8 => Values::U8(column.as_primitive::<UInt8Type>().values()),
+                DataType::UInt16 => Values::U16(column.as_primitive::<UInt16Type>().values()),
+                DataType::UInt32 => Values::U32(column.as_primitive::<UInt32Type>().values()),
+                DataType::UInt64 => Values::U64(column.as_primitive::<UInt64Type>().values()),
+                DataType::Boolean => Values::Bool(column.as_boolean().values()),
+                other => Values::Str(
+                    StrColumn::new(column).ok_or_else(|| unsupported(name, other, "field"))?,
+                ),
+            };
+            let mut key = Vec::new();
+            write_name(&mut key, name, Name::FieldKey).map_err(|reason| {
+                Error::InvalidFieldKey {
+                    measurement: snippet(measurement_name),
+                    key: snippet(name),
+                    reason,
+                }
+            })?;
+            key.push(b'=');
+            let nulls = match values {
+                // Dictionary nulls are checked by the string lookup.
+                Values::Str(_) => None,
+                _ => column.nulls(),
+            };
+            fields.push(FieldColumn {
+                key: key.into_boxed_slice(),
+                name,
+                nulls,
+                values,
+            });
+        }
+
+        Ok(Plan {
+            measurement,
+            tags,
+            fields,
+            timestamp,
+        })
+    }
+}
+
+#[inline]
+fn is_valid(nulls: Option<&NullBuffer>, row: usize) -> bool {
+    nulls.is_none_or(|n| n.is_valid(row))
+}
+
+impl ToLineProtocol for RecordBatchLines<'_> {
+    fn encode_to(&self, encoder: &mut LineEncoder) -> Result<(), Error> {
+        let plan = self.plan(encoder)?;
+        let rows = self.batch.num_rows();
+        encoder.buf.reserve(rows * 16);
+        for row in 0..rows {
+            let start = encoder.buf.len();
+            match encode_row(&plan, encoder, row) {
+                Ok(true) => encoder.end_line(),
+                Ok(false) => {
+                    encoder.buf.truncate(start);
+                    encoder.stats.skipped_records += 1;
+                }
+                Err(e) => {
+                    encoder.buf.truncate(start);
+                    let row = self.row_offset + row as u64;
+                    return Err(match e {
+                        Error::NullValue { column, role, .. } => {
+                            Error::NullValue { row, column, role }
+                        }
+                        other => Error::Row {
+                            row,
+                            source: Box::new(other),
+                        },
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Writes one row without its `\n`; `Ok(false)` when it has no non-null field.
+#[inline]
+fn encode_row(plan: &Plan<'_>, encoder: &mut LineEncoder, row: usize) -> Result<bool, Error> {
+    let measurement = match &plan.measurement {
+        MeasurementSource::Fixed(name, escaped) => {
+            encoder.buf.extend_from_slice(escaped);
+            *name
+        }
+        MeasurementSource::Column(name, values) => {
+            let m = values.get(row).ok_or_else(|| Error::NullValue {
+                row: 0,
+                column: (*name).to_owned(),
+                role: "measurement",
+            })?;
+            encoder.write_measurement(m)?;
+            m
+        }
+    };
+
+    for slot in &plan.tags {
+        match slot {
+            TagSlot::Default(Some(encoded)) => encoder.buf.extend_from_slice(encoded),
+            TagSlot::Default(None) => encoder.stats.dropped_tags += 1,
+            TagSlot::Column { key, name, values } => match values.get(row) {
+                None | Some("") => encoder.stats.dropped_tags += 1,
+                Some(value) => {
+                    encoder.buf.extend_from_slice(key);
+                    write_name(&mut encoder.buf, value, Name::TagValue).map_err(|reason| {
+                        Error::InvalidTagValue {
+                            measurement: snippet(measurement),
+                            key: snippet(name),
+                            value: snippet(value),
+                            reason,
+                        }
+                    })?;
+                }
+            },
+        }
+    }
+
+    encoder.buf.push(b' ');
+    let mut first = true;
+    for field in &plan.fields {
+        if !is_valid(field.nulls, row) {
+            encoder.stats.dropped_fields += 1;
+            continue;
+        }
+        // Floats that cannot be written and null strings are dropped before the key is.
+        let finite = match &field.values {
+            Values::F16(v) => v[row].to_f32().is_finite(),
+            Values::F32(v) => v[row].is_finite(),
+            Values::F64(v) => v[row].is_finite(),
+            Values::Str(s) => s.get(row).is_some(),
+            _ => true,
+        };
+        if !finite {
+            encoder.stats.dropped_fields += 1;
+            continue;
+        }
+        let buf = &mut encoder.buf;
+        if !first {
+            buf.push(b',');
+        }
+        first = false;
+        buf.extend_from_slice(&field.key);
+        match &field.values {
+            Values::F16(v) => write_float32(buf, v[row].to_f32()),
+            Values::F32(v) => write_float32(buf, v[row]),
+            Values::F64(v) => write_float(buf, v[row]),
+            Values::I8(v) => write_int_i(buf, i64::from(v[row])),
+            Values::I16(v) => write_int_i(buf, i64::from(v[row])),
+            Values::I32(v) => write_int_i(buf, i64::from(v[row])),
+            Values::I64(v) => write_int_i(buf, v[row]),
+            Values::U8(v) => write_uint_u(buf, u64::from(v[row])),
+            Values::U16(v) => write_uint_u(buf, u64::from(v[row])),
+            Values::U32(v) => write_uint_u(buf, u64::from(v[row])),
+            Values::U64(v) => write_uint_u(buf, v[row]),
+            Values::Bool(v) => buf.extend_from_slice(if v.value(row) { b"true" } else { b"false" }),
+            Values::Str(s) => {
+                let value = s.get(row).unwrap_or_default();
+                write_string_value(buf, value).map_err(|len| Error::FieldValueTooLong {
+                    measurement: snippet(measurement),
+                    key: snippet(field.name),
+                    len,
+                })?;
+            }
+        }
+    }
+    if first {
+        return Ok(false);
+    }
+
+    if let Some(ts) = &plan.timestamp {
+        if !is_valid(ts.nulls, row) {
+            return Err(Error::NullValue {
+                row: 0,
+                column: ts.name.to_owned(),
+                role: "timestamp",
+            });
+        }
+        let timestamp = Timestamp::new(ts.values[row], ts.unit);
+        let value = timestamp.in_precision(encoder.precision()).ok_or_else(|| {
+            Error::TimestampOutOfRange {
+                measurement: snippet(measurement),
+                timestamp,
+            }
+        })?;
+        encoder.buf.push(b' ');
+        write_int(&mut encoder.buf, value);
+    }
+    Ok(true)
+}
+
+#[inline]
+fn write_int_i(buf: &mut Vec<u8>, v: i64) {
+    write_int(buf, v);
+    buf.push(b'i');
+}
+
+#[inline]
+fn write_uint_u(buf: &mut Vec<u8>, v: u64) {
+    write_uint(buf, v);
+    buf.push(b'u');
+}

@@ -1,0 +1,926 @@
+//! [`LineEncoder`], the [`ToLineProtocol`] trait, escaping and validation.
+
+use std::fmt;
+
+use bytes::Bytes;
+
+use crate::error::snippet;
+use crate::parser::{line_end_state, parse_lines, split_lines, trim_leading};
+use crate::{Error, FieldValue, Point, Precision};
+
+/// The longest measurement, key, tag value or string field the server accepts, in bytes.
+pub(crate) const MAX_COMPONENT_LEN: usize = 1 << 20;
+
+// Byte classes of the escaping tables.
+const PLAIN: u8 = 0;
+const ESCAPE: u8 = 1;
+const REJECT_LF: u8 = 2;
+const REJECT_CR: u8 = 3;
+const REJECT_TAB: u8 = 4;
+const REJECT_NUL: u8 = 5;
+
+const fn escape_table(escaped: &[u8], reject_control: bool, reject_nul: bool) -> [u8; 256] {
+    let mut table = [PLAIN; 256];
+    let mut i = 0;
+    while i < escaped.len() {
+        table[escaped[i] as usize] = ESCAPE;
+        i += 1;
+    }
+    if reject_control {
+        table[b'\n' as usize] = REJECT_LF;
+        table[b'\r' as usize] = REJECT_CR;
+        table[b'\t' as usize] = REJECT_TAB;
+    }
+    if reject_nul {
+        table[0] = REJECT_NUL;
+    }
+    table
+}
+
+/// Measurement: escape `\`, `,` and space; reject LF, CR, tab and NUL (§5.7).
+static MEASUREMENT: [u8; 256] = escape_table(b"\\, ", true, true);
+/// Tag keys, tag values and field keys: escape `\`, `,`, `=` and space; reject LF, CR, tab.
+static KEY: [u8; 256] = escape_table(b"\\,= ", true, false);
+/// String field values: escape `\` and `"`.
+static STRING: [u8; 256] = escape_table(b"\\\"", false, false);
+
+/// Appends `s` to `buf` escaped per `table`, or returns why `s` cannot be written.
+#[inline]
+fn escape_into(buf: &mut Vec<u8>, s: &str, table: &[u8; 256]) -> Result<(), &'static str> {
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        match table[usize::from(b)] {
+            PLAIN => {}
+            ESCAPE => {
+                buf.extend_from_slice(&bytes[start..i]);
+                buf.push(b'\\');
+                start = i;
+            }
+            REJECT_LF => return Err("contains a line feed (\\n)"),
+            REJECT_CR => return Err("contains a carriage return (\\r)"),
+            REJECT_TAB => return Err("contains a tab (\\t)"),
+            _ => return Err("contains a NUL character"),
+        }
+    }
+    buf.extend_from_slice(&bytes[start..]);
+    Ok(())
+}
+
+/// The kind of a name, for validation.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Name {
+    Measurement,
+    TagKey,
+    TagValue,
+    FieldKey,
+}
+
+/// Appends the escaped `s` as a component of kind `kind`, or returns why it cannot be written.
+#[inline]
+pub(crate) fn write_name(buf: &mut Vec<u8>, s: &str, kind: Name) -> Result<(), &'static str> {
+    if s.is_empty() {
+        return Err("it is empty");
+    }
+    if s.len() > MAX_COMPONENT_LEN {
+        return Err("it is longer than the server's limit of 1048576 bytes");
+    }
+    if s.ends_with('\\') {
+        return Err("it ends with a backslash, which the server rejects");
+    }
+    match kind {
+        Name::Measurement => {
+            if s.starts_with('#') {
+                return Err("it starts with '#', which makes the line a comment");
+            }
+            escape_into(buf, s, &MEASUREMENT)
+        }
+        Name::TagKey | Name::FieldKey => {
+            if s == "time" || s == "__chunk_order" {
+                return Err("`time` and `__chunk_order` are reserved column names");
+            }
+            escape_into(buf, s, &KEY)
+        }
+        Name::TagValue => escape_into(buf, s, &KEY),
+    }
+}
+
+/// Appends a string field value in quotes, or returns its length when too long.
+#[inline]
+pub(crate) fn write_string_value(buf: &mut Vec<u8>, s: &str) -> Result<(), usize> {
+    if s.len() > MAX_COMPONENT_LEN {
+        return Err(s.len());
+    }
+    buf.push(b'"');
+    // The STRING table rejects nothing.
+    let _ = escape_into(buf, s, &STRING);
+    buf.push(b'"');
+    Ok(())
+}
+
+/// Appends a finite float in shortest round-trip form (ryu's), without a trailing `.0`.
+#[inline]
+pub(crate) fn write_float(buf: &mut Vec<u8>, v: f64) {
+    if !write_short_decimal(buf, v) {
+        let mut b = ryu::Buffer::new();
+        let s = b.format_finite(v);
+        buf.extend_from_slice(s.strip_suffix(".0").unwrap_or(s).as_bytes());
+    }
+}
+
+const POW10: [f64; 7] = [1.0, 10.0, 100.0, 1e3, 1e4, 1e5, 1e6];
+
+/// The fast path of [`write_float`] for the common case of a value that is a short decimal
+/// (at most 6 fractional digits, at most 15 significant digits, 1e-5 <= |v| < 1e15): writes the
+/// decimal with the fewest fractional digits that parses back to exactly `v`, which is the
+/// text ryu writes, and returns true; returns false, writing nothing, otherwise.
+///
+/// Exact: for an integer `m < 2^53` and `p = 10^k`, IEEE division `m / p` is the correctly
+/// rounded value of the decimal `m / 10^k`, which is what a parser yields for its text. With
+/// `|v| * p < 1e15` the error of `(|v| * p).round()` is far below 0.5, so the first `k` that
+/// round-trips is the shortest.
+#[inline]
+fn write_short_decimal(buf: &mut Vec<u8>, v: f64) -> bool {
+    let a = v.abs();
+    if !(1e-5..1e15).contains(&a) {
+        return false;
+    }
+    for (k, &p) in POW10.iter().enumerate() {
+        let scaled = a * p;
+        if scaled >= 1e15 {
+            return false;
+        }
+        let m = scaled.round();
+        if m / p != a {
+            continue;
+        }
+        if v < 0.0 {
+            buf.push(b'-');
+        }
+        // `m` is a whole number below 1e15, so the conversion is exact.
+        let mut digits = itoa::Buffer::new();
+        let digits = digits.format(m as u64).as_bytes();
+        if k == 0 {
+            buf.extend_from_slice(digits);
+        } else if digits.len() > k {
+            let (int, frac) = digits.split_at(digits.len() - k);
+            buf.extend_from_slice(int);
+            buf.push(b'.');
+            buf.extend_from_slice(frac);
+        } else {
+            buf.extend_from_slice(b"0.");
+            buf.resize(buf.len() + k - digits.len(), b'0');
+            buf.extend_from_slice(digits);
+        }
+        return true;
+    }
+    false
+}
+
+/// Appends a finite f32 in its own shortest round-trip form.
+#[cfg(feature = "arrow")]
+#[inline]
+pub(crate) fn write_float32(buf: &mut Vec<u8>, v: f32) {
+    let mut b = ryu::Buffer::new();
+    let s = b.format_finite(v);
+    buf.extend_from_slice(s.strip_suffix(".0").unwrap_or(s).as_bytes());
+}
+
+#[inline]
+pub(crate) fn write_int(buf: &mut Vec<u8>, v: i64) {
+    buf.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+}
+
+#[inline]
+pub(crate) fn write_uint(buf: &mut Vec<u8>, v: u64) {
+    buf.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+}
+
+/// Counters of what the encoder wrote and what it left out, cumulative since the encoder was
+/// created or last [cleared](LineEncoder::clear).
+///
+/// Nothing is dropped silently: a record left with no fields, a NaN/±Inf or null field and an
+/// empty or null tag value are each counted here.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EncodeStats {
+    /// Lines written.
+    pub lines: u64,
+    /// Points and rows not written because they had no field left (all NaN/±Inf or null).
+    pub skipped_records: u64,
+    /// Fields left out because they were NaN, ±Inf or null.
+    pub dropped_fields: u64,
+    /// Tags left out because their value was empty or null.
+    pub dropped_tags: u64,
+}
+
+/// A default tag: its key, and `,key=value` escaped (`None` for an empty value).
+#[derive(Clone)]
+pub(crate) struct DefaultTag {
+    pub(crate) key: String,
+    pub(crate) encoded: Option<Box<[u8]>>,
+}
+
+/// A default tag that cannot be written, reported on every encode.
+#[derive(Clone)]
+struct InvalidDefaultTag {
+    key: String,
+    value: String,
+    reason: &'static str,
+    in_key: bool,
+}
+
+/// Where the encoder was, to roll back to.
+#[derive(Clone, Copy)]
+struct Mark {
+    len: usize,
+    lines: usize,
+    stats: EncodeStats,
+}
+
+/// Encodes records to line protocol into a reusable byte buffer.
+///
+/// Each record becomes one line ending in `\n`, in the encoder's [`Precision`]. A record that
+/// cannot be written is an error, and the buffer is left as it was before the call.
+///
+/// ```
+/// use influxdb3_lp::{LineEncoder, Point, Precision};
+///
+/// let mut encoder = LineEncoder::new(Precision::Seconds).with_default_tags([("site", "a")]);
+/// encoder.encode(&Point::new("cpu").tag("host", "h1").field("load", 0.5).timestamp(1_000_000_000))?;
+/// encoder.encode("mem used=1i 2\n")?;
+/// assert_eq!(encoder.as_bytes(), b"cpu,host=h1,site=a load=0.5 1\nmem used=1i 2\n");
+/// assert_eq!(encoder.line_count(), 2);
+/// let body = encoder.take();
+/// assert!(encoder.is_empty());
+/// # let _ = body;
+/// # Ok::<(), influxdb3_lp::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct LineEncoder {
+    pub(crate) buf: Vec<u8>,
+    pub(crate) precision: Precision,
+    default_tags: Vec<DefaultTag>,
+    invalid_default: Option<InvalidDefaultTag>,
+    pub(crate) line_count: usize,
+    pub(crate) stats: EncodeStats,
+    order: Vec<u32>,
+}
+
+impl Default for LineEncoder {
+    fn default() -> Self {
+        Self::new(Precision::Nanoseconds)
+    }
+}
+
+impl fmt::Debug for LineEncoder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LineEncoder")
+            .field("precision", &self.precision)
+            .field("len", &self.buf.len())
+            .field("line_count", &self.line_count)
+            .field("stats", &self.stats)
+            .field(
+                "default_tags",
+                &self
+                    .default_tags
+                    .iter()
+                    .map(|t| t.key.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+impl LineEncoder {
+    /// An empty encoder writing timestamps in `precision`.
+    pub fn new(precision: Precision) -> Self {
+        Self {
+            buf: Vec::new(),
+            precision,
+            default_tags: Vec::new(),
+            invalid_default: None,
+            line_count: 0,
+            stats: EncodeStats::default(),
+            order: Vec::new(),
+        }
+    }
+
+    /// Adds tags written on every point and row (the Python client's `point_settings`
+    /// default tags). A record's own tag with the same key wins. A default tag with an empty
+    /// value is left out (and counted in [`EncodeStats::dropped_tags`]); an invalid default
+    /// tag makes every later encode fail with the reason.
+    ///
+    /// ```
+    /// use influxdb3_lp::{LineEncoder, Point};
+    ///
+    /// let mut encoder = LineEncoder::default().with_default_tags([("env", "prod"), ("host", "x")]);
+    /// encoder.encode(&Point::new("m").tag("host", "y").field("v", 1))?;
+    /// assert_eq!(encoder.as_bytes(), b"m,env=prod,host=y v=1i\n");
+    /// # Ok::<(), influxdb3_lp::Error>(())
+    /// ```
+    pub fn with_default_tags<K: Into<String>, V: Into<String>>(
+        mut self,
+        tags: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        for (key, value) in tags {
+            let (key, value) = (key.into(), value.into());
+            let mut encoded = Vec::new();
+            encoded.push(b',');
+            if let Err(reason) = write_name(&mut encoded, &key, Name::TagKey) {
+                self.invalid_default.get_or_insert(InvalidDefaultTag {
+                    key,
+                    value,
+                    reason,
+                    in_key: true,
+                });
+                continue;
+            }
+            let encoded = if value.is_empty() {
+                None
+            } else {
+                encoded.push(b'=');
+                if let Err(reason) = write_name(&mut encoded, &value, Name::TagValue) {
+                    self.invalid_default.get_or_insert(InvalidDefaultTag {
+                        key,
+                        value,
+                        reason,
+                        in_key: false,
+                    });
+                    continue;
+                }
+                Some(encoded.into_boxed_slice())
+            };
+            match self.default_tags.binary_search_by(|t| t.key.cmp(&key)) {
+                Ok(i) => self.default_tags[i].encoded = encoded,
+                Err(i) => self.default_tags.insert(i, DefaultTag { key, encoded }),
+            }
+        }
+        self
+    }
+
+    /// The precision timestamps are written in.
+    pub fn precision(&self) -> Precision {
+        self.precision
+    }
+
+    /// Appends `record`. On error the encoder is left exactly as before the call.
+    pub fn encode<R: ToLineProtocol + ?Sized>(&mut self, record: &R) -> Result<(), Error> {
+        let mark = self.mark();
+        record.encode_to(self).inspect_err(|_| self.rollback(mark))
+    }
+
+    /// Appends every record of `records`. On error the encoder is left exactly as before the
+    /// call: none of the records is kept.
+    pub fn encode_iter<I>(&mut self, records: I) -> Result<(), Error>
+    where
+        I: IntoIterator,
+        I::Item: ToLineProtocol,
+    {
+        let mark = self.mark();
+        for record in records {
+            if let Err(e) = record.encode_to(self) {
+                self.rollback(mark);
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    /// Appends one point as a line (or nothing, counted in [`EncodeStats::skipped_records`],
+    /// when it has no field left after dropping NaN/±Inf). On error the encoder is left as
+    /// before the call.
+    pub fn write_point(&mut self, point: &Point) -> Result<(), Error> {
+        let mark = self.mark();
+        match self.write_point_inner(point) {
+            Ok(true) => {
+                self.end_line();
+                Ok(())
+            }
+            Ok(false) => {
+                self.buf.truncate(mark.len);
+                self.stats.skipped_records += 1;
+                Ok(())
+            }
+            Err(e) => {
+                self.rollback(mark);
+                Err(e)
+            }
+        }
+    }
+
+    /// Appends ready line protocol, line by line: blank and `#` comment lines are dropped, a
+    /// trailing `\r` is removed, and each line ends with `\n`. Lines are split as the server
+    /// splits them (a line feed inside a quoted string value does not end the line). The
+    /// lines are not otherwise checked; wrap the text in [`Validated`] for that. Fails when
+    /// the text is not UTF-8, or when it ends inside a quoted string or after a backslash
+    /// (the server would then join its last line with the next record's).
+    pub fn write_line_protocol(&mut self, text: &[u8]) -> Result<(), Error> {
+        let text = utf8(text)?;
+        let mark = self.mark();
+        self.buf.reserve(text.len() + 1);
+        let mut rest = text;
+        loop {
+            let (end, open) = line_end_state(rest);
+            let piece = &rest[..end];
+            // Drop the `\r` of a CRLF, unless a backslash before it would then escape our `\n`.
+            let piece = match piece.strip_suffix('\r') {
+                Some(p) if !p.ends_with('\\') => p,
+                _ => piece,
+            };
+            let line = trim_leading(piece);
+            if open {
+                let line_number = self.line_count - mark.lines + 1;
+                self.rollback(mark);
+                return Err(Error::InvalidLineProtocol {
+                    line_number,
+                    message: "the text ends inside a quoted string or after a backslash, so the \
+                              server would join this line with the next one"
+                        .to_owned(),
+                    line: snippet(line),
+                });
+            }
+            if !line.is_empty() {
+                self.buf.extend_from_slice(line.as_bytes());
+                self.end_line();
+            }
+            match rest.get(end + 1..) {
+                Some(next) if !next.is_empty() => rest = next,
+                _ => return Ok(()),
+            }
+        }
+    }
+
+    /// The encoded line protocol.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buf
+    }
+
+    /// The length of the encoded line protocol in bytes.
+    pub fn len(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Whether nothing is encoded.
+    pub fn is_empty(&self) -> bool {
+        self.buf.is_empty()
+    }
+
+    /// The number of lines in the buffer.
+    pub fn line_count(&self) -> usize {
+        self.line_count
+    }
+
+    /// What was written and left out since the encoder was created or cleared.
+    pub fn stats(&self) -> EncodeStats {
+        self.stats
+    }
+
+    /// Hands out the encoded bytes (without copying them) and empties the buffer: the line
+    /// count goes to 0, the stats are kept, and a new buffer of the same capacity is made.
+    pub fn take(&mut self) -> Bytes {
+        self.line_count = 0;
+        let capacity = self.buf.capacity();
+        Bytes::from(std::mem::replace(&mut self.buf, Vec::with_capacity(capacity)))
+    }
+
+    /// Empties the buffer and resets the line count and the stats.
+    pub fn clear(&mut self) {
+        self.buf.clear();
+        self.line_count = 0;
+        self.stats = EncodeStats::default();
+    }
+
+    fn mark(&self) -> Mark {
+        Mark {
+            len: self.buf.len(),
+            lines: self.line_count,
+            stats: self.stats,
+        }
+    }
+
+    fn rollback(&mut self, mark: Mark) {
+        self.buf.truncate(mark.len);
+        self.line_count = mark.lines;
+        self.stats = mark.stats;
+    }
+
+    /// Ends the current line.
+    #[inline]
+    pub(crate) fn end_line(&mut self) {
+        self.buf.push(b'\n');
+        self.line_count += 1;
+        self.stats.lines += 1;
+    }
+
+    /// The default tags, sorted by key.
+    #[cfg(feature = "arrow")]
+    pub(crate) fn default_tag_slots(&self) -> &[DefaultTag] {
+        &self.default_tags
+    }
+
+    /// Fails with the invalid default tag, if there is one.
+    pub(crate) fn check_default_tags(&self, measurement: &str) -> Result<(), Error> {
+        match &self.invalid_default {
+            None => Ok(()),
+            Some(t) if t.in_key => Err(Error::InvalidTagKey {
+                measurement: snippet(measurement),
+                key: snippet(&t.key),
+                reason: t.reason,
+            }),
+            Some(t) => Err(Error::InvalidTagValue {
+                measurement: snippet(measurement),
+                key: snippet(&t.key),
+                value: snippet(&t.value),
+                reason: t.reason,
+            }),
+        }
+    }
+
+    /// Appends the escaped measurement.
+    #[inline]
+    pub(crate) fn write_measurement(&mut self, measurement: &str) -> Result<(), Error> {
+        write_name(&mut self.buf, measurement, Name::Measurement).map_err(|reason| {
+            Error::InvalidMeasurement {
+                measurement: snippet(measurement),
+                reason,
+            }
+        })
+    }
+
+    /// Appends `,key=value` for one tag, or counts it as dropped when the value is empty.
+    #[inline]
+    pub(crate) fn write_tag(
+        &mut self,
+        measurement: &str,
+        key: &str,
+        value: &str,
+    ) -> Result<(), Error> {
+        self.buf.push(b',');
+        let key_start = self.buf.len();
+        write_name(&mut self.buf, key, Name::TagKey).map_err(|reason| Error::InvalidTagKey {
+            measurement: snippet(measurement),
+            key: snippet(key),
+            reason,
+        })?;
+        if value.is_empty() {
+            self.buf.truncate(key_start - 1);
+            self.stats.dropped_tags += 1;
+            return Ok(());
+        }
+        self.buf.push(b'=');
+        write_name(&mut self.buf, value, Name::TagValue).map_err(|reason| Error::InvalidTagValue {
+            measurement: snippet(measurement),
+            key: snippet(key),
+            value: snippet(value),
+            reason,
+        })
+    }
+
+    /// Merges the default tags with already sorted, unique `tags` and writes them all.
+    #[inline]
+    pub(crate) fn write_sorted_tags<'t>(
+        &mut self,
+        measurement: &str,
+        tags: impl Iterator<Item = (&'t str, &'t str)>,
+    ) -> Result<(), Error> {
+        let mut d = 0;
+        for (key, value) in tags {
+            while let Some(default) = self.default_tags.get(d) {
+                if default.key.as_str() > key {
+                    break;
+                }
+                d += 1;
+                if default.key == key {
+                    break;
+                }
+                match &default.encoded {
+                    Some(encoded) => self.buf.extend_from_slice(encoded),
+                    None => self.stats.dropped_tags += 1,
+                }
+            }
+            self.write_tag(measurement, key, value)?;
+        }
+        while let Some(default) = self.default_tags.get(d) {
+            match &default.encoded {
+                Some(encoded) => self.buf.extend_from_slice(encoded),
+                None => self.stats.dropped_tags += 1,
+            }
+            d += 1;
+        }
+        Ok(())
+    }
+
+    /// Appends `key=value` for one field (with a leading `,` unless `first`); returns false,
+    /// writing nothing, for a NaN/±Inf float.
+    #[inline]
+    pub(crate) fn write_field(
+        &mut self,
+        measurement: &str,
+        key: &str,
+        value: &FieldValue,
+        first: bool,
+    ) -> Result<bool, Error> {
+        if let FieldValue::Float(f) = value
+            && !f.is_finite()
+        {
+            self.stats.dropped_fields += 1;
+            return Ok(false);
+        }
+        if !first {
+            self.buf.push(b',');
+        }
+        write_name(&mut self.buf, key, Name::FieldKey).map_err(|reason| {
+            Error::InvalidFieldKey {
+                measurement: snippet(measurement),
+                key: snippet(key),
+                reason,
+            }
+        })?;
+        self.buf.push(b'=');
+        match value {
+            FieldValue::Float(f) => write_float(&mut self.buf, *f),
+            FieldValue::Integer(i) => {
+                write_int(&mut self.buf, *i);
+                self.buf.push(b'i');
+            }
+            FieldValue::UInteger(u) => {
+                write_uint(&mut self.buf, *u);
+                self.buf.push(b'u');
+            }
+            FieldValue::Boolean(b) => {
+                self.buf
+                    .extend_from_slice(if *b { b"true" } else { b"false" })
+            }
+            FieldValue::String(s) => {
+                write_string_value(&mut self.buf, s).map_err(|len| Error::FieldValueTooLong {
+                    measurement: snippet(measurement),
+                    key: snippet(key),
+                    len,
+                })?
+            }
+        }
+        Ok(true)
+    }
+
+    /// Writes the point without the final `\n`; `Ok(false)` when no field was written.
+    fn write_point_inner(&mut self, point: &Point) -> Result<bool, Error> {
+        let measurement = point.measurement();
+        self.check_default_tags(measurement)?;
+        self.write_measurement(measurement)?;
+
+        let tags = point.tags();
+        let sorted = tags.windows(2).all(|w| w[0].0 < w[1].0);
+        if sorted {
+            self.write_sorted_tags(
+                measurement,
+                tags.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+            )?;
+        } else {
+            let mut order = std::mem::take(&mut self.order);
+            order.clear();
+            order.extend(0..tags.len() as u32);
+            order.sort_unstable_by(|&a, &b| tags[a as usize].0.cmp(&tags[b as usize].0));
+            let duplicate = order
+                .windows(2)
+                .find(|w| tags[w[0] as usize].0 == tags[w[1] as usize].0);
+            let result = match duplicate {
+                Some(w) => Err(Error::DuplicateTagKey {
+                    measurement: snippet(measurement),
+                    key: snippet(&tags[w[0] as usize].0),
+                }),
+                None => self.write_sorted_tags(
+                    measurement,
+                    order.iter().map(|&i| {
+                        let (k, v) = &tags[i as usize];
+                        (k.as_str(), v.as_str())
+                    }),
+                ),
+            };
+            self.order = order;
+            result?;
+        }
+
+        let fields = point.fields();
+        self.check_duplicate_fields(measurement, fields)?;
+        self.buf.push(b' ');
+        let mut first = true;
+        for (key, value) in fields {
+            if self.write_field(measurement, key, value, first)? {
+                first = false;
+            }
+        }
+        if first {
+            return Ok(false);
+        }
+
+        if let Some(ts) = point.get_timestamp() {
+            let value =
+                ts.in_precision(self.precision)
+                    .ok_or_else(|| Error::TimestampOutOfRange {
+                        measurement: snippet(measurement),
+                        timestamp: ts,
+                    })?;
+            self.buf.push(b' ');
+            write_int(&mut self.buf, value);
+        }
+        Ok(true)
+    }
+
+    fn check_duplicate_fields(
+        &mut self,
+        measurement: &str,
+        fields: &[(String, FieldValue)],
+    ) -> Result<(), Error> {
+        let duplicate = if fields.len() <= 16 {
+            fields
+                .iter()
+                .enumerate()
+                .find(|(i, (k, _))| fields[..*i].iter().any(|(other, _)| other == k))
+                .map(|(i, _)| i)
+        } else {
+            let order = &mut self.order;
+            order.clear();
+            order.extend(0..fields.len() as u32);
+            order.sort_unstable_by(|&a, &b| fields[a as usize].0.cmp(&fields[b as usize].0));
+            order
+                .windows(2)
+                .find(|w| fields[w[0] as usize].0 == fields[w[1] as usize].0)
+                .map(|w| w[0] as usize)
+        };
+        match duplicate {
+            Some(i) => Err(Error::DuplicateFieldKey {
+                measurement: snippet(measurement),
+                key: snippet(&fields[i].0),
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
+/// `text` as UTF-8, or an error naming the line (server numbering) of the first bad byte.
+fn utf8(text: &[u8]) -> Result<&str, Error> {
+    std::str::from_utf8(text).map_err(|e| {
+        let valid = &text[..e.valid_up_to()];
+        // Both slices end at a character boundary, so they are valid UTF-8.
+        let valid = std::str::from_utf8(valid).unwrap_or_default();
+        let line_start = valid.rfind('\n').map_or(0, |i| i + 1);
+        let complete = split_lines(&valid[..line_start])
+            .filter(|l| !trim_leading(l).is_empty())
+            .count();
+        Error::InvalidLineProtocol {
+            line_number: complete + 1,
+            message: format!(
+                "the text is not valid UTF-8 (byte offset {})",
+                e.valid_up_to()
+            ),
+            line: snippet(&String::from_utf8_lossy(
+                text[line_start..]
+                    .split(|&b| b == b'\n')
+                    .next()
+                    .unwrap_or_default(),
+            )),
+        }
+    })
+}
+
+/// Anything that can append line protocol to a [`LineEncoder`].
+///
+/// Implemented for [`Point`], ready line protocol (`str`, `String`, `bytes::Bytes`, and
+/// [`Validated`] text), slices and `Vec`s of these, references, and (feature `arrow`)
+/// [`RecordBatchLines`](crate::RecordBatchLines). Call it through
+/// [`LineEncoder::encode`], which rolls back on error.
+///
+/// ```
+/// use influxdb3_lp::{Error, LineEncoder, Point, ToLineProtocol};
+///
+/// struct Reading { sensor: String, celsius: f64 }
+///
+/// impl ToLineProtocol for Reading {
+///     fn encode_to(&self, encoder: &mut LineEncoder) -> Result<(), Error> {
+///         encoder.write_point(&Point::new("reading").tag("sensor", &self.sensor).field("celsius", self.celsius))
+///     }
+/// }
+///
+/// let mut encoder = LineEncoder::default();
+/// encoder.encode(&[Reading { sensor: "a".into(), celsius: 20.5 }][..])?;
+/// assert_eq!(encoder.as_bytes(), b"reading,sensor=a celsius=20.5\n");
+/// # Ok::<(), Error>(())
+/// ```
+pub trait ToLineProtocol {
+    /// Appends this record's lines to `encoder`.
+    fn encode_to(&self, encoder: &mut LineEncoder) -> Result<(), Error>;
+}
+
+impl ToLineProtocol for Point {
+    fn encode_to(&self, encoder: &mut LineEncoder) -> Result<(), Error> {
+        encoder.write_point(self)
+    }
+}
+
+impl<T: ToLineProtocol + ?Sized> ToLineProtocol for &T {
+    fn encode_to(&self, encoder: &mut LineEncoder) -> Result<(), Error> {
+        (**self).encode_to(encoder)
+    }
+}
+
+impl<T: ToLineProtocol> ToLineProtocol for [T] {
+    fn encode_to(&self, encoder: &mut LineEncoder) -> Result<(), Error> {
+        self.iter().try_for_each(|r| r.encode_to(encoder))
+    }
+}
+
+impl<T: ToLineProtocol> ToLineProtocol for Vec<T> {
+    fn encode_to(&self, encoder: &mut LineEncoder) -> Result<(), Error> {
+        self.as_slice().encode_to(encoder)
+    }
+}
+
+impl ToLineProtocol for str {
+    fn encode_to(&self, encoder: &mut LineEncoder) -> Result<(), Error> {
+        encoder.write_line_protocol(self.as_bytes())
+    }
+}
+
+impl ToLineProtocol for String {
+    fn encode_to(&self, encoder: &mut LineEncoder) -> Result<(), Error> {
+        encoder.write_line_protocol(self.as_bytes())
+    }
+}
+
+impl ToLineProtocol for Bytes {
+    fn encode_to(&self, encoder: &mut LineEncoder) -> Result<(), Error> {
+        encoder.write_line_protocol(self)
+    }
+}
+
+/// Ready line protocol that is checked before it is appended: every line must parse as the
+/// server parses it, and must not repeat a tag or field key or use a reserved name. The first
+/// bad line fails the whole text with its line number and reason.
+///
+/// ```
+/// use influxdb3_lp::{Error, LineEncoder, Validated};
+///
+/// let mut encoder = LineEncoder::default();
+/// encoder.encode(&Validated("cpu load=1\n"))?;
+/// let err = encoder.encode(&Validated("cpu load=2\n\n# comment\ncpu load=\n")).unwrap_err();
+/// match err {
+///     Error::InvalidLineProtocol { line_number, message, .. } => {
+///         assert_eq!((line_number, message.as_str()), (2, "No fields were provided"));
+///     }
+///     other => panic!("{other}"),
+/// }
+/// assert_eq!(encoder.as_bytes(), b"cpu load=1\n");
+/// # Ok::<(), Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Validated<T>(pub T);
+
+impl<T: AsRef<[u8]>> ToLineProtocol for Validated<T> {
+    fn encode_to(&self, encoder: &mut LineEncoder) -> Result<(), Error> {
+        let text = utf8(self.0.as_ref())?;
+        // Check the lines as they will be sent: split as the server splits, without a
+        // trailing `\r`, blank and comment lines dropped.
+        let mut line_number = 0;
+        for piece in split_lines(text) {
+            let line = trim_leading(piece.strip_suffix('\r').unwrap_or(piece));
+            if line.is_empty() {
+                continue;
+            }
+            line_number += 1;
+            let invalid = |message: String| Error::InvalidLineProtocol {
+                line_number,
+                message,
+                line: snippet(line),
+            };
+            for parsed in parse_lines(line) {
+                let parsed = parsed.map_err(|e| invalid(e.message))?;
+                check_parsed(&parsed).map_err(invalid)?;
+            }
+        }
+        encoder.write_line_protocol(text.as_bytes())
+    }
+}
+
+/// The client-side rules beyond syntax: no repeated tag or field key, no reserved name.
+fn check_parsed(line: &crate::ParsedLine<'_>) -> Result<(), String> {
+    let reserved = |key: &str| key == "time" || key == "__chunk_order";
+    for (i, (key, _)) in line.tags.iter().enumerate() {
+        if line.tags[..i].iter().any(|(k, _)| k == key) {
+            return Err(format!("tag key {key:?} appears more than once"));
+        }
+        if reserved(key) {
+            return Err(format!("'{key}' is a reserved column"));
+        }
+    }
+    for (i, (key, _)) in line.fields.iter().enumerate() {
+        if line.fields[..i].iter().any(|(k, _)| k == key) {
+            return Err(format!(
+                "invalid line protocol - multiple instances of '{key}' field found"
+            ));
+        }
+        if reserved(key) {
+            return Err(format!("'{key}' is a reserved column"));
+        }
+    }
+    Ok(())
+}

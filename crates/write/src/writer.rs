@@ -1,0 +1,878 @@
+//! The batching [`Writer`]: a background task that batches lines per target, sends them
+//! with retries, reports every outcome to a [`WriteObserver`] and bounds its memory.
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::fmt;
+use std::marker::PhantomData;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use influxdb3_lp::{LineEncoder, ToLineProtocol};
+use rand::SeedableRng;
+use rand::rngs::SmallRng;
+use tokio::sync::{Semaphore, mpsc, oneshot, watch};
+use tokio::task::{Id, JoinSet};
+use tokio::time::Instant;
+
+use crate::options::{RetryPolicy, random_up_to};
+use crate::{
+    BatchContext, Error, ErrorKind, HttpTransport, LineError, WriteObserver, WriteOptions,
+    WriteParams, WriteTransport, lines,
+};
+
+/// Totals of a [`Writer`] since it was created, returned by [`Writer::flush`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FlushSummary {
+    /// Lines the server accepted (handed to `on_success`).
+    pub accepted_lines: u64,
+    /// Lines handed to `on_error`.
+    pub failed_lines: u64,
+}
+
+/// What became of everything written to a [`Writer`], returned by [`Writer::close`].
+///
+/// `accepted_lines + failed_lines` is every line the writer took.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CloseSummary {
+    /// Lines the server accepted (handed to `on_success`).
+    pub accepted_lines: u64,
+    /// Lines handed to `on_error`, including `abandoned_lines`.
+    pub failed_lines: u64,
+    /// Of `failed_lines`: lines still undelivered when `max_close_wait` ran out.
+    pub abandoned_lines: u64,
+}
+
+enum Command {
+    Write {
+        params: WriteParams,
+        data: Bytes,
+        lines: usize,
+    },
+    Flush(oneshot::Sender<FlushSummary>),
+    Close(oneshot::Sender<CloseSummary>),
+}
+
+/// The bounds on what the writer holds, shared by the handles and the background task.
+struct Shared {
+    lines: Semaphore,
+    bytes: Semaphore,
+    max_lines: usize,
+    max_bytes: usize,
+}
+
+/// The batching writer (the Python client's batching mode).
+///
+/// Lines written are collected per target ([`WriteParams`]) by a background task and sent
+/// when a batch has `batch_size` lines or `max_batch_bytes` bytes, or `flush_interval` after
+/// its first line. Failed requests are retried on 429, 5xx (except 501), connection errors
+/// and timeouts, with exponential backoff honouring `Retry-After`, within `max_retries` and
+/// `max_retry_time`. A 413 splits the batch in halves. Every line is handed exactly once
+/// to the observer's `on_success` or `on_error`, also on [`close`](Writer::close) and when
+/// the writer is dropped without closing.
+///
+/// Memory is bounded: the writer holds at most `max_buffered_lines` lines and
+/// `max_buffered_bytes` bytes (buffered, in flight or waiting for a retry); past that,
+/// [`write`](Writer::write) waits and [`try_write`](Writer::try_write) fails with
+/// [`ErrorKind::BufferFull`].
+///
+/// Handles are cheap to clone and share one background task; `close` on any of them closes
+/// the writer for all.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), influxdb3_write::Error> {
+/// use influxdb3_lp::{Point, Precision};
+/// use influxdb3_write::{Callbacks, HttpTransport, WriteOptions, WriteParams, Writer};
+///
+/// let transport = HttpTransport::builder("http://localhost:8181").token("apiv3_...").build()?;
+/// let callbacks = Callbacks::new()
+///     .on_error(|ctx, _data, err| eprintln!("{} lines lost: {err}", ctx.lines));
+/// let writer = Writer::new(transport, WriteOptions::default().batch_size(500), callbacks);
+///
+/// let params = WriteParams::new("sensors").precision(Precision::Seconds);
+/// for i in 0..10_000i64 {
+///     let point = Point::new("home").tag("room", "kitchen").field("temp", 21.0).timestamp(i);
+///     writer.write(&params, &point).await?;
+/// }
+/// let summary = writer.close().await?;
+/// println!("{} lines written, {} failed", summary.accepted_lines, summary.failed_lines);
+/// # Ok(())
+/// # }
+/// ```
+pub struct Writer<T: WriteTransport = HttpTransport> {
+    tx: mpsc::UnboundedSender<Command>,
+    shared: Arc<Shared>,
+    _transport: PhantomData<fn() -> T>,
+}
+
+impl<T: WriteTransport> Clone for Writer<T> {
+    fn clone(&self) -> Self {
+        Writer {
+            tx: self.tx.clone(),
+            shared: self.shared.clone(),
+            _transport: PhantomData,
+        }
+    }
+}
+
+impl<T: WriteTransport> fmt::Debug for Writer<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Writer")
+            .field("closed", &self.tx.is_closed())
+            .field("free_lines", &self.shared.lines.available_permits())
+            .field("max_buffered_lines", &self.shared.max_lines)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: WriteTransport> Writer<T> {
+    /// Starts a writer sending through `transport`, reporting to `observer` (use `()` to
+    /// ignore outcomes, or [`Callbacks`](crate::Callbacks)).
+    ///
+    /// # Panics
+    ///
+    /// When called outside a tokio runtime: the background task is spawned on the current
+    /// runtime.
+    pub fn new(transport: T, options: WriteOptions, observer: impl WriteObserver) -> Self {
+        let options = options.normalized();
+        let shared = Arc::new(Shared {
+            lines: Semaphore::new(options.max_buffered_lines),
+            bytes: Semaphore::new(options.max_buffered_bytes),
+            max_lines: options.max_buffered_lines,
+            max_bytes: options.max_buffered_bytes,
+        });
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (cancel, cancelled) = watch::channel(false);
+        let job = Arc::new(JobContext {
+            transport,
+            observer: Arc::new(observer),
+            policy: RetryPolicy::new(&options),
+            jitter: options.jitter_interval,
+            cancelled,
+        });
+        let worker = Worker {
+            job,
+            shared: shared.clone(),
+            options,
+            groups: HashMap::new(),
+            queue: VecDeque::new(),
+            jobs: JoinSet::new(),
+            running: HashMap::new(),
+            pending: BTreeSet::new(),
+            next_id: 0,
+            flush_waiters: Vec::new(),
+            totals: CloseSummary::default(),
+            cancel,
+        };
+        tokio::spawn(worker.run(rx));
+        Writer {
+            tx,
+            shared,
+            _transport: PhantomData,
+        }
+    }
+
+    /// Encodes `record` and hands its lines to the writer, waiting while the buffer is full
+    /// (backpressure). Returns once the lines are buffered, not when they are written: the
+    /// outcome goes to the observer.
+    ///
+    /// A record larger than the whole buffer is handed over in parts as room frees up; if
+    /// this future is dropped midway, the parts handed over so far are written and the
+    /// rest is not.
+    pub async fn write<R: ToLineProtocol + ?Sized>(
+        &self,
+        params: &WriteParams,
+        record: &R,
+    ) -> Result<(), Error> {
+        let (mut data, mut count) = self.encode(params, record)?;
+        while !data.is_empty() {
+            let whole = count > 0 && count <= self.shared.max_lines;
+            let (len, n) = if whole && data.len() <= self.shared.max_bytes {
+                (data.len(), count)
+            } else {
+                lines::prefix(&data, self.shared.max_lines, self.shared.max_bytes)
+            };
+            let (lines_permit, bytes_permit) = (permits(n)?, permits(len)?);
+            let closed = |_| Error::new(ErrorKind::Closed, "the writer is closed");
+            let held_lines = self
+                .shared
+                .lines
+                .acquire_many(lines_permit)
+                .await
+                .map_err(closed)?;
+            let held_bytes = self
+                .shared
+                .bytes
+                .acquire_many(bytes_permit)
+                .await
+                .map_err(closed)?;
+            let chunk = data.split_to(len);
+            self.send(params, chunk, n)?;
+            held_lines.forget();
+            held_bytes.forget();
+            count = count.saturating_sub(n);
+        }
+        Ok(())
+    }
+
+    /// Like [`write`](Writer::write), but fails at once with [`ErrorKind::BufferFull`]
+    /// instead of waiting when the buffer has no room for the whole record.
+    pub fn try_write<R: ToLineProtocol + ?Sized>(
+        &self,
+        params: &WriteParams,
+        record: &R,
+    ) -> Result<(), Error> {
+        let (data, count) = self.encode(params, record)?;
+        if count == 0 {
+            return Ok(());
+        }
+        let full = |what: &str| {
+            Error::new(
+                ErrorKind::BufferFull,
+                format!(
+                    "no room for {count} lines ({} bytes) in the writer's buffer: {what}",
+                    data.len()
+                ),
+            )
+        };
+        if count > self.shared.max_lines || data.len() > self.shared.max_bytes {
+            return Err(full(
+                "the record is larger than max_buffered_lines/max_buffered_bytes; use write()",
+            ));
+        }
+        let closed = || Error::new(ErrorKind::Closed, "the writer is closed");
+        let held_lines = match self.shared.lines.try_acquire_many(permits(count)?) {
+            Ok(p) => p,
+            Err(tokio::sync::TryAcquireError::Closed) => return Err(closed()),
+            Err(tokio::sync::TryAcquireError::NoPermits) => {
+                return Err(full("max_buffered_lines reached"));
+            }
+        };
+        let held_bytes = match self.shared.bytes.try_acquire_many(permits(data.len())?) {
+            Ok(p) => p,
+            Err(tokio::sync::TryAcquireError::Closed) => return Err(closed()),
+            Err(tokio::sync::TryAcquireError::NoPermits) => {
+                return Err(full("max_buffered_bytes reached"));
+            }
+        };
+        self.send(params, data, count)?;
+        held_lines.forget();
+        held_bytes.forget();
+        Ok(())
+    }
+
+    /// Sends everything buffered now and waits until every batch written before this call
+    /// is delivered or handed to the error callback. Returns the writer's totals.
+    pub async fn flush(&self) -> Result<FlushSummary, Error> {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send(Command::Flush(reply))
+            .map_err(|_| Error::new(ErrorKind::Closed, "the writer is closed"))?;
+        answer.await.map_err(|_| {
+            Error::new(
+                ErrorKind::Closed,
+                "the writer closed before the flush completed",
+            )
+        })
+    }
+
+    /// Flushes, waits up to `max_close_wait` for every batch, hands whatever is still
+    /// undelivered to the error callback, and stops the background task. Other handles of
+    /// this writer get [`ErrorKind::Closed`] afterwards.
+    pub async fn close(self) -> Result<CloseSummary, Error> {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send(Command::Close(reply))
+            .map_err(|_| Error::new(ErrorKind::Closed, "the writer is already closed"))?;
+        answer.await.map_err(|_| {
+            Error::new(
+                ErrorKind::Closed,
+                "the writer's background task stopped before the close completed",
+            )
+        })
+    }
+
+    /// How many more lines the buffer can take right now.
+    pub fn available_lines(&self) -> usize {
+        self.shared.lines.available_permits()
+    }
+
+    /// How many more bytes the buffer can take right now.
+    pub fn available_bytes(&self) -> usize {
+        self.shared.bytes.available_permits()
+    }
+
+    fn encode<R: ToLineProtocol + ?Sized>(
+        &self,
+        params: &WriteParams,
+        record: &R,
+    ) -> Result<(Bytes, usize), Error> {
+        params.validate()?;
+        if self.tx.is_closed() {
+            return Err(Error::new(ErrorKind::Closed, "the writer is closed"));
+        }
+        let mut encoder = LineEncoder::new(params.precision);
+        encoder.encode(record)?;
+        let count = encoder.line_count();
+        let data = encoder.take();
+        // A single line must fit the buffer, or it could never be taken.
+        if data.len() > self.shared.max_bytes {
+            let mut line_number = 0;
+            for line in lines::iter(&data) {
+                line_number += 1;
+                if line.len() > self.shared.max_bytes {
+                    return Err(Error::new(
+                        ErrorKind::Encode,
+                        format!(
+                            "line {line_number} of the record is {} bytes, more than \
+                             max_buffered_bytes ({})",
+                            line.len(),
+                            self.shared.max_bytes
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok((data, count))
+    }
+
+    fn send(&self, params: &WriteParams, data: Bytes, lines: usize) -> Result<(), Error> {
+        self.tx
+            .send(Command::Write {
+                params: params.clone(),
+                data,
+                lines,
+            })
+            .map_err(|_| Error::new(ErrorKind::Closed, "the writer is closed"))
+    }
+}
+
+fn permits(n: usize) -> Result<u32, Error> {
+    u32::try_from(n)
+        .map_err(|_| Error::new(ErrorKind::BufferFull, format!("{n} is too large a chunk")))
+}
+
+/// Lines collected for one target.
+struct Group {
+    buf: BytesMut,
+    lines: usize,
+    deadline: Instant,
+}
+
+/// A batch cut from a group, queued or being delivered.
+#[derive(Clone)]
+struct Batch {
+    id: u64,
+    params: WriteParams,
+    data: Bytes,
+    lines: usize,
+}
+
+/// What one delivery job did with its batch.
+#[derive(Default)]
+struct Outcome {
+    accepted: u64,
+    failed: u64,
+    abandoned: u64,
+}
+
+/// Everything a delivery job needs.
+struct JobContext<T> {
+    transport: T,
+    observer: Arc<dyn WriteObserver>,
+    policy: RetryPolicy,
+    jitter: Duration,
+    cancelled: watch::Receiver<bool>,
+}
+
+struct Worker<T> {
+    job: Arc<JobContext<T>>,
+    shared: Arc<Shared>,
+    options: WriteOptions,
+    groups: HashMap<WriteParams, Group>,
+    queue: VecDeque<Batch>,
+    jobs: JoinSet<Outcome>,
+    running: HashMap<Id, Batch>,
+    /// Ids of batches queued or being delivered.
+    pending: BTreeSet<u64>,
+    next_id: u64,
+    /// Flushes waiting for every batch with an id below theirs.
+    flush_waiters: Vec<(u64, oneshot::Sender<FlushSummary>)>,
+    totals: CloseSummary,
+    cancel: watch::Sender<bool>,
+}
+
+impl<T: WriteTransport> Worker<T> {
+    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Command>) {
+        let mut closers: Vec<oneshot::Sender<CloseSummary>> = Vec::new();
+        let mut close_deadline: Option<Instant> = None;
+        let mut dropped = false;
+        loop {
+            self.start_jobs();
+            self.answer_flushes();
+            if close_deadline.is_some() && self.pending.is_empty() {
+                break;
+            }
+            let next_flush = self.groups.values().map(|g| g.deadline).min();
+            let cancelled = *self.cancel.borrow();
+            tokio::select! {
+                command = rx.recv(), if close_deadline.is_none() => match command {
+                    Some(Command::Close(reply)) => {
+                        closers.push(reply);
+                        close_deadline = Some(self.begin_close(&mut rx, &mut closers));
+                    }
+                    Some(command) => self.handle(command, &mut closers),
+                    None => {
+                        dropped = true;
+                        let outstanding = self.outstanding_lines();
+                        if outstanding > 0 {
+                            tracing::warn!(
+                                outstanding_lines = outstanding,
+                                "influxdb3 Writer dropped without close(): delivering the \
+                                 outstanding lines within max_close_wait"
+                            );
+                        }
+                        close_deadline = Some(self.begin_close(&mut rx, &mut closers));
+                    }
+                },
+                Some(joined) = self.jobs.join_next_with_id(), if !self.jobs.is_empty() => {
+                    self.finish(joined);
+                }
+                () = sleep_until(next_flush), if next_flush.is_some() => {
+                    let now = Instant::now();
+                    self.cut_where(|g| g.deadline <= now);
+                }
+                () = sleep_until(close_deadline), if close_deadline.is_some() && !cancelled => {
+                    self.abandon();
+                }
+            }
+        }
+        self.shared.lines.close();
+        self.shared.bytes.close();
+        self.answer_flushes();
+        let totals = self.totals;
+        if dropped && totals.abandoned_lines > 0 {
+            tracing::warn!(
+                abandoned_lines = totals.abandoned_lines,
+                "influxdb3 Writer dropped: lines still undelivered after max_close_wait were \
+                 handed to the error callback"
+            );
+        }
+        for reply in closers {
+            let _ = reply.send(totals);
+        }
+    }
+
+    fn handle(&mut self, command: Command, closers: &mut Vec<oneshot::Sender<CloseSummary>>) {
+        match command {
+            Command::Write {
+                params,
+                data,
+                lines,
+            } => self.add(params, data, lines),
+            Command::Flush(reply) => {
+                self.cut_where(|_| true);
+                self.flush_waiters.push((self.next_id, reply));
+            }
+            Command::Close(reply) => closers.push(reply),
+        }
+    }
+
+    /// Stops taking commands (those already sent are still handled), sends everything
+    /// buffered, and returns the close deadline.
+    fn begin_close(
+        &mut self,
+        rx: &mut mpsc::UnboundedReceiver<Command>,
+        closers: &mut Vec<oneshot::Sender<CloseSummary>>,
+    ) -> Instant {
+        rx.close();
+        self.shared.lines.close();
+        self.shared.bytes.close();
+        while let Ok(command) = rx.try_recv() {
+            self.handle(command, closers);
+        }
+        self.cut_where(|_| true);
+        Instant::now() + self.options.max_close_wait
+    }
+
+    fn outstanding_lines(&self) -> usize {
+        self.shared.max_lines - self.shared.lines.available_permits()
+    }
+
+    /// Appends lines to their target's group, cutting batches as they fill up.
+    fn add(&mut self, params: WriteParams, mut data: Bytes, mut count: usize) {
+        let max_lines = self.options.batch_size;
+        let max_bytes = self.options.max_batch_bytes;
+        let flush_interval = self.options.flush_interval;
+        let group = self.groups.entry(params.clone()).or_insert_with(|| Group {
+            buf: BytesMut::new(),
+            lines: 0,
+            deadline: Instant::now() + flush_interval,
+        });
+        let mut full = Vec::new();
+        while !data.is_empty() {
+            if group.lines == 0 {
+                group.deadline = Instant::now() + flush_interval;
+            }
+            let room_lines = max_lines - group.lines;
+            let room_bytes = max_bytes.saturating_sub(group.buf.len());
+            let (len, n) = if count > 0 && count <= room_lines && data.len() <= room_bytes {
+                (data.len(), count)
+            } else if group.lines > 0 && lines::first_line_len(&data) > room_bytes {
+                // The next line does not fit: send what the group has first.
+                (0, 0)
+            } else {
+                lines::prefix(&data, room_lines, room_bytes)
+            };
+            if group.lines == 0 && (n >= max_lines || len >= max_bytes) {
+                // A whole batch straight from the written data: no copy.
+                full.push((data.split_to(len), n));
+                count = count.saturating_sub(n);
+                continue;
+            }
+            group.buf.extend_from_slice(&data.split_to(len));
+            group.lines += n;
+            count = count.saturating_sub(n);
+            let full_now = n == 0 || group.lines >= max_lines || group.buf.len() >= max_bytes;
+            if full_now && group.lines > 0 {
+                full.push((group.buf.split().freeze(), group.lines));
+                group.lines = 0;
+            }
+        }
+        for (data, lines) in full {
+            self.enqueue(params.clone(), data, lines);
+        }
+        if self.groups.get(&params).is_some_and(|g| g.lines == 0) {
+            self.groups.remove(&params);
+        }
+    }
+
+    /// Cuts the groups matching `which` into batches.
+    fn cut_where(&mut self, which: impl Fn(&Group) -> bool) {
+        let keys: Vec<WriteParams> = self
+            .groups
+            .iter()
+            .filter(|(_, g)| which(g))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in keys {
+            if let Some(mut group) = self.groups.remove(&key)
+                && group.lines > 0
+            {
+                let data = group.buf.split().freeze();
+                self.enqueue(key, data, group.lines);
+            }
+        }
+    }
+
+    fn enqueue(&mut self, params: WriteParams, data: Bytes, lines: usize) {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.pending.insert(id);
+        self.queue.push_back(Batch {
+            id,
+            params,
+            data,
+            lines,
+        });
+    }
+
+    fn start_jobs(&mut self) {
+        if *self.cancel.borrow() {
+            return;
+        }
+        while self.jobs.len() < self.options.max_in_flight {
+            let Some(batch) = self.queue.pop_front() else {
+                break;
+            };
+            let job = self.job.clone();
+            let delivery = batch.clone();
+            let handle = self.jobs.spawn(async move { job.deliver(delivery).await });
+            self.running.insert(handle.id(), batch);
+        }
+    }
+
+    fn finish(&mut self, joined: Result<(Id, Outcome), tokio::task::JoinError>) {
+        let (id, outcome) = match joined {
+            Ok((id, outcome)) => (id, outcome),
+            Err(e) => {
+                let id = e.id();
+                let mut outcome = Outcome::default();
+                if let Some(batch) = self.running.get(&id) {
+                    let err = Error::new(
+                        ErrorKind::Closed,
+                        format!("the delivery task of this batch failed: {e}"),
+                    );
+                    self.job
+                        .fail(&batch.params, &batch.data, batch.lines, 1, &err);
+                    outcome.failed = batch.lines as u64;
+                }
+                (id, outcome)
+            }
+        };
+        if let Some(batch) = self.running.remove(&id) {
+            self.resolve(&batch, &outcome);
+        }
+    }
+
+    /// Records a batch's outcome and frees its room in the buffer.
+    fn resolve(&mut self, batch: &Batch, outcome: &Outcome) {
+        self.pending.remove(&batch.id);
+        self.totals.accepted_lines += outcome.accepted;
+        self.totals.failed_lines += outcome.failed;
+        self.totals.abandoned_lines += outcome.abandoned;
+        self.shared.lines.add_permits(batch.lines);
+        self.shared.bytes.add_permits(batch.data.len());
+    }
+
+    /// `max_close_wait` ran out: running jobs give up (they see the cancel signal), queued
+    /// batches go to the error callback.
+    fn abandon(&mut self) {
+        let _ = self.cancel.send(true);
+        while let Some(batch) = self.queue.pop_front() {
+            let err = Error::new(
+                ErrorKind::Closed,
+                format!(
+                    "the writer closed: max_close_wait ({:?}) ran out before this batch was sent",
+                    self.options.max_close_wait
+                ),
+            );
+            self.job
+                .fail(&batch.params, &batch.data, batch.lines, 1, &err);
+            let lines = batch.lines as u64;
+            self.resolve(
+                &batch,
+                &Outcome {
+                    accepted: 0,
+                    failed: lines,
+                    abandoned: lines,
+                },
+            );
+        }
+    }
+
+    fn answer_flushes(&mut self) {
+        let first_pending = self.pending.first().copied();
+        let totals = FlushSummary {
+            accepted_lines: self.totals.accepted_lines,
+            failed_lines: self.totals.failed_lines,
+        };
+        let waiters = std::mem::take(&mut self.flush_waiters);
+        for (target, reply) in waiters {
+            if first_pending.is_none_or(|id| id >= target) || reply.is_closed() {
+                let _ = reply.send(totals);
+            } else {
+                self.flush_waiters.push((target, reply));
+            }
+        }
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+impl<T: WriteTransport> JobContext<T> {
+    /// Delivers one batch: jitter, retries, 413 halving, partial writes; every line ends up
+    /// in exactly one callback.
+    async fn deliver(&self, batch: Batch) -> Outcome {
+        let mut outcome = Outcome::default();
+        let mut rng = SmallRng::from_os_rng();
+        let mut cancelled = self.cancelled.clone();
+        let params = &batch.params;
+
+        if !self.jitter.is_zero() {
+            let wait = random_up_to(self.jitter, &mut rng);
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                _ = cancelled.wait_for(|c| *c) => {}
+            }
+        }
+
+        // Parts still to deliver, the next one last; a 413 replaces a part with its halves.
+        let mut parts = vec![(batch.data.clone(), batch.lines)];
+        while let Some((data, lines)) = parts.pop() {
+            let started = Instant::now();
+            let mut attempt = 1u32;
+            let mut last_error: Option<Error> = None;
+            loop {
+                if *cancelled.borrow() {
+                    let err = closed_error(last_error.as_ref(), false);
+                    self.fail(params, &data, lines, attempt, &err);
+                    outcome.failed += lines as u64;
+                    outcome.abandoned += lines as u64;
+                    break;
+                }
+                let result = tokio::select! {
+                    r = self.transport.send(params, data.clone()) => r,
+                    _ = cancelled.wait_for(|c| *c) => {
+                        let err = closed_error(last_error.as_ref(), true);
+                        self.fail(params, &data, lines, attempt, &err);
+                        outcome.failed += lines as u64;
+                        outcome.abandoned += lines as u64;
+                        break;
+                    }
+                };
+                let err = match result {
+                    Ok(()) => {
+                        self.succeed(params, &data, lines, attempt);
+                        outcome.accepted += lines as u64;
+                        break;
+                    }
+                    Err(err) => err,
+                };
+                if err.status() == Some(http::StatusCode::PAYLOAD_TOO_LARGE) && lines > 1 {
+                    let (len, half) = lines::prefix(&data, lines / 2, usize::MAX);
+                    parts.push((data.slice(len..), lines - half));
+                    parts.push((data.slice(..len), half));
+                    break;
+                }
+                if err.kind() == ErrorKind::PartialWrite {
+                    let (accepted, failed) = self.partial(params, &data, lines, attempt, &err);
+                    outcome.accepted += accepted;
+                    outcome.failed += failed;
+                    break;
+                }
+                if err.is_retryable() {
+                    let delay = self.policy.next_delay(
+                        attempt,
+                        started.elapsed(),
+                        err.retry_after(),
+                        &mut rng,
+                    );
+                    if let Some(delay) = delay {
+                        self.notify(
+                            |o, ctx| o.on_retry(ctx, &data, &err),
+                            params,
+                            lines,
+                            attempt,
+                        );
+                        last_error = Some(err);
+                        tokio::select! {
+                            () = tokio::time::sleep(delay) => {}
+                            _ = cancelled.wait_for(|c| *c) => {}
+                        }
+                        attempt += 1;
+                        continue;
+                    }
+                    let message = format!(
+                        "{} (gave up after {attempt} attempts in {:?})",
+                        err.message(),
+                        started.elapsed()
+                    );
+                    let err = err.with_message(message);
+                    self.fail(params, &data, lines, attempt, &err);
+                } else {
+                    self.fail(params, &data, lines, attempt, &err);
+                }
+                outcome.failed += lines as u64;
+                break;
+            }
+        }
+        outcome
+    }
+
+    /// Splits a partial write into the accepted lines (`on_success`) and the rejected ones
+    /// (`on_error`, renumbered within the rejected data). Returns (accepted, failed) counts.
+    fn partial(
+        &self,
+        params: &WriteParams,
+        data: &Bytes,
+        lines: usize,
+        attempt: u32,
+        err: &Error,
+    ) -> (u64, u64) {
+        let rejected_numbers: BTreeSet<usize> = err
+            .line_errors()
+            .iter()
+            .map(LineError::line_number)
+            .filter(|n| (1..=lines).contains(n))
+            .collect();
+        if rejected_numbers.is_empty() {
+            // No usable line numbers: nothing tells which lines were stored.
+            self.fail(params, data, lines, attempt, err);
+            return (0, lines as u64);
+        }
+        let mut accepted = BytesMut::new();
+        let mut rejected = BytesMut::new();
+        let mut new_number = HashMap::new();
+        for (i, line) in lines::iter(data).enumerate() {
+            if rejected_numbers.contains(&(i + 1)) {
+                rejected.extend_from_slice(line);
+                new_number.insert(i + 1, new_number.len() + 1);
+            } else {
+                accepted.extend_from_slice(line);
+            }
+        }
+        let failed = rejected_numbers.len();
+        let ok = lines - failed;
+        if ok > 0 {
+            self.succeed(params, &accepted, ok, attempt);
+        }
+        let line_errors = err
+            .line_errors()
+            .iter()
+            .filter_map(|e| {
+                new_number
+                    .get(&e.line_number())
+                    .map(|n| e.clone().with_line_number(*n))
+            })
+            .collect();
+        let err = err.clone().with_line_errors(line_errors);
+        self.fail(params, &rejected, failed, attempt, &err);
+        (ok as u64, failed as u64)
+    }
+
+    fn succeed(&self, params: &WriteParams, data: &[u8], lines: usize, attempt: u32) {
+        self.notify(|o, ctx| o.on_success(ctx, data), params, lines, attempt);
+    }
+
+    fn fail(&self, params: &WriteParams, data: &[u8], lines: usize, attempt: u32, err: &Error) {
+        self.notify(|o, ctx| o.on_error(ctx, data, err), params, lines, attempt);
+    }
+
+    /// Calls the observer, catching (and logging) a panic in it.
+    fn notify(
+        &self,
+        call: impl FnOnce(&dyn WriteObserver, &BatchContext),
+        params: &WriteParams,
+        lines: usize,
+        attempt: u32,
+    ) {
+        let ctx = BatchContext {
+            database: params.database.clone(),
+            precision: params.precision,
+            attempt,
+            lines,
+        };
+        let observer = &*self.observer;
+        if std::panic::catch_unwind(AssertUnwindSafe(|| call(observer, &ctx))).is_err() {
+            tracing::error!(
+                database = %ctx.database,
+                lines,
+                "a WriteObserver callback panicked; the panic was caught"
+            );
+        }
+    }
+}
+
+fn closed_error(last: Option<&Error>, in_flight: bool) -> Error {
+    let mut message =
+        String::from("the writer closed: max_close_wait ran out before this batch was delivered");
+    if in_flight {
+        message.push_str(
+            "; a request was in flight, so the server may have stored some or all of these lines",
+        );
+    }
+    if let Some(e) = last {
+        message.push_str("; the last attempt failed with: ");
+        message.push_str(&e.to_string());
+    }
+    Error::new(ErrorKind::Closed, message)
+}

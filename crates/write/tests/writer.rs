@@ -1,0 +1,516 @@
+//! The batching writer against the emulator, over real sockets, with small (ms) intervals.
+
+mod common;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::{TOKEN, count, emulator, transport};
+use influxdb3_emulator::{Emulator, RetryAfter, WriteFault};
+use influxdb3_lp::Point;
+use influxdb3_write::{
+    BatchContext, Callbacks, Endpoint, Error, ErrorKind, HttpTransport, WriteObserver,
+    WriteOptions, WriteParams, Writer,
+};
+
+/// Records every callback.
+#[derive(Default)]
+struct Recorder {
+    accepted: AtomicU64,
+    failed: AtomicU64,
+    retries: AtomicU64,
+    errors: Mutex<Vec<(BatchContext, String, Error)>>,
+    retry_attempts: Mutex<Vec<u32>>,
+    success_data: Mutex<Vec<String>>,
+}
+
+impl WriteObserver for Recorder {
+    fn on_success(&self, ctx: &BatchContext, data: &[u8]) {
+        self.accepted.fetch_add(ctx.lines as u64, Ordering::SeqCst);
+        self.success_data
+            .lock()
+            .unwrap()
+            .push(String::from_utf8_lossy(data).into_owned());
+    }
+    fn on_error(&self, ctx: &BatchContext, data: &[u8], err: &Error) {
+        self.failed.fetch_add(ctx.lines as u64, Ordering::SeqCst);
+        self.errors.lock().unwrap().push((
+            ctx.clone(),
+            String::from_utf8_lossy(data).into_owned(),
+            err.clone(),
+        ));
+    }
+    fn on_retry(&self, ctx: &BatchContext, _data: &[u8], _err: &Error) {
+        self.retries.fetch_add(1, Ordering::SeqCst);
+        self.retry_attempts.lock().unwrap().push(ctx.attempt);
+    }
+}
+
+fn fast() -> WriteOptions {
+    WriteOptions::default()
+        .flush_interval(Duration::from_millis(20))
+        .retry_interval(Duration::from_millis(5))
+        .max_retry_delay(Duration::from_millis(50))
+        .max_close_wait(Duration::from_secs(10))
+}
+
+fn point(i: i64) -> Point {
+    Point::new("m").tag("k", "v").field("i", i).timestamp(i)
+}
+
+#[tokio::test]
+async fn batches_land_and_are_reported() {
+    let emulator = emulator().await;
+    let recorder = Arc::new(Recorder::default());
+    let writer = Writer::new(
+        transport(&emulator),
+        fast().batch_size(100),
+        recorder.clone(),
+    );
+    let params = WriteParams::new("batch");
+    for i in 0..1000 {
+        writer.write(&params, &point(i)).await.expect("write");
+    }
+    let flushed = writer.flush().await.expect("flush");
+    assert_eq!(flushed.accepted_lines, 1000);
+    assert_eq!(emulator.stats().write_requests, 10);
+    assert_eq!(count(&emulator, "batch", "m").await, 1000);
+
+    // A line that is not flushed goes out after flush_interval on its own.
+    writer
+        .write(&params, "m,k=v i=5000i 5000")
+        .await
+        .expect("write");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while emulator.stats().lines_accepted("batch") < 1001 {
+        assert!(
+            Instant::now() < deadline,
+            "flush_interval did not send the batch"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let summary = writer.close().await.expect("close");
+    assert_eq!((summary.accepted_lines, summary.failed_lines), (1001, 0));
+    assert_eq!(recorder.accepted.load(Ordering::SeqCst), 1001);
+}
+
+#[tokio::test]
+async fn groups_by_target_and_closed_handles_fail() {
+    let emulator = emulator().await;
+    let writer = Writer::new(transport(&emulator), fast(), ());
+    let other = writer.clone();
+    writer
+        .write(&WriteParams::new("a"), "m v=1 1")
+        .await
+        .expect("a");
+    other
+        .write(&WriteParams::new("b").endpoint(Endpoint::V3), "m v=1 1")
+        .await
+        .expect("b");
+    let err = writer
+        .write(&WriteParams::new("a").no_sync(true), "m v=1 1")
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config);
+    writer.close().await.expect("close");
+    assert_eq!(emulator.stats().lines_accepted("a"), 1);
+    assert_eq!(emulator.stats().lines_accepted("b"), 1);
+    let err = other
+        .write(&WriteParams::new("a"), "m v=1 1")
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Closed);
+    assert_eq!(other.flush().await.unwrap_err().kind(), ErrorKind::Closed);
+}
+
+#[tokio::test]
+async fn transient_failures_are_retried() {
+    let emulator = emulator().await;
+    emulator
+        .faults()
+        .fail_writes(2, WriteFault::new(503, "busy"));
+    let recorder = Arc::new(Recorder::default());
+    let writer = Writer::new(transport(&emulator), fast(), recorder.clone());
+    writer
+        .write(&WriteParams::new("retry"), "m v=1 1")
+        .await
+        .expect("write");
+    let summary = writer.close().await.expect("close");
+    assert_eq!(summary.accepted_lines, 1);
+    assert_eq!(*recorder.retry_attempts.lock().unwrap(), [1, 2]);
+    assert_eq!(emulator.stats().write_requests, 3);
+}
+
+#[tokio::test]
+async fn retry_after_replaces_the_backoff() {
+    let emulator = emulator().await;
+    emulator.faults().fail_writes(
+        1,
+        WriteFault::new(429, "later").retry_after(RetryAfter::Seconds(1)),
+    );
+    let recorder = Arc::new(Recorder::default());
+    let writer = Writer::new(
+        transport(&emulator),
+        fast().retry_interval(Duration::from_millis(1)),
+        recorder.clone(),
+    );
+    let started = Instant::now();
+    writer
+        .write(&WriteParams::new("ra"), "m v=1 1")
+        .await
+        .expect("write");
+    writer.flush().await.expect("flush");
+    let waited = started.elapsed();
+    assert!(waited >= Duration::from_secs(1), "{waited:?}");
+    assert!(waited < Duration::from_secs(3), "{waited:?}");
+    assert_eq!(recorder.accepted.load(Ordering::SeqCst), 1);
+    assert_eq!(recorder.retries.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn gives_up_after_max_retries_or_max_retry_time() {
+    let emulator = emulator().await;
+    emulator
+        .faults()
+        .fail_writes(1000, WriteFault::new(500, "down"));
+    let recorder = Arc::new(Recorder::default());
+    let writer = Writer::new(
+        transport(&emulator),
+        fast().max_retries(3),
+        recorder.clone(),
+    );
+    writer
+        .write(&WriteParams::new("g"), "m v=1 1")
+        .await
+        .expect("write");
+    let summary = writer.flush().await.expect("flush");
+    assert_eq!(summary.failed_lines, 1);
+    assert_eq!(emulator.stats().write_requests, 4);
+    {
+        let errors = recorder.errors.lock().unwrap();
+        let (ctx, data, err) = &errors[0];
+        assert_eq!((ctx.attempt, ctx.lines), (4, 1));
+        assert_eq!(data, "m v=1 1\n");
+        assert_eq!(err.status().map(|s| s.as_u16()), Some(500));
+        assert!(err.message().contains("gave up after 4 attempts"), "{err}");
+    }
+    writer.close().await.expect("close");
+
+    // max_retry_time: 10 ms delays, but only 60 ms in total: far fewer than 100 retries.
+    let before = emulator.stats().write_requests;
+    let recorder = Arc::new(Recorder::default());
+    let writer = Writer::new(
+        transport(&emulator),
+        fast()
+            .max_retries(100)
+            .retry_interval(Duration::from_millis(10))
+            .exponential_base(1)
+            .max_retry_time(Duration::from_millis(60)),
+        recorder.clone(),
+    );
+    writer
+        .write(&WriteParams::new("g"), "m v=1 1")
+        .await
+        .expect("write");
+    let started = Instant::now();
+    let summary = writer.close().await.expect("close");
+    assert_eq!(summary.failed_lines, 1);
+    let attempts = emulator.stats().write_requests - before;
+    assert!((2..=8).contains(&attempts), "{attempts} attempts");
+    assert!(started.elapsed() < Duration::from_secs(2));
+}
+
+#[tokio::test]
+async fn payload_too_large_splits_the_batch() {
+    let emulator = Emulator::builder()
+        .token(TOKEN)
+        .max_request_size(2000)
+        .start()
+        .await
+        .expect("emulator");
+    let recorder = Arc::new(Recorder::default());
+    let writer = Writer::new(
+        HttpTransport::builder(emulator.url())
+            .token(TOKEN)
+            .gzip_threshold(0)
+            .build()
+            .expect("transport"),
+        fast().batch_size(500),
+        recorder.clone(),
+    );
+    let lines: Vec<String> = (0..300).map(|i| format!("m,k=v i={i}i {i}")).collect();
+    writer
+        .write(&WriteParams::new("split"), &lines)
+        .await
+        .expect("write");
+    let summary = writer.close().await.expect("close");
+    assert_eq!((summary.accepted_lines, summary.failed_lines), (300, 0));
+    assert_eq!(count(&emulator, "split", "m").await, 300);
+    // Parts arrive in order.
+    let data = recorder.success_data.lock().unwrap().concat();
+    assert_eq!(
+        data,
+        lines.iter().map(|l| format!("{l}\n")).collect::<String>()
+    );
+
+    // A single line above the limit cannot be split: it goes to the error callback.
+    let recorder = Arc::new(Recorder::default());
+    let writer = Writer::new(transport(&emulator), fast(), recorder.clone());
+    let huge = format!("m s=\"{}\" 1", "x".repeat(3000));
+    writer
+        .write(&WriteParams::new("split"), huge.as_str())
+        .await
+        .expect("write");
+    let summary = writer.close().await.expect("close");
+    assert_eq!(summary.failed_lines, 1);
+    let errors = recorder.errors.lock().unwrap();
+    assert_eq!(errors[0].2.status().map(|s| s.as_u16()), Some(413));
+}
+
+#[tokio::test]
+async fn partial_writes_split_accepted_and_rejected_lines() {
+    let emulator = emulator().await;
+    let recorder = Arc::new(Recorder::default());
+    let writer = Writer::new(transport(&emulator), fast(), recorder.clone());
+    let params = WriteParams::new("pw").endpoint(Endpoint::V3);
+    let lines = ["m v=1 1", "m v= 2", "m v=3 3", "m v=4i 4", "m v=5 5"];
+    writer.write(&params, &lines[..]).await.expect("write");
+    let summary = writer.close().await.expect("close");
+    assert_eq!((summary.accepted_lines, summary.failed_lines), (3, 2));
+    assert_eq!(count(&emulator, "pw", "m").await, 3);
+    assert_eq!(
+        *recorder.success_data.lock().unwrap(),
+        ["m v=1 1\nm v=3 3\nm v=5 5\n"]
+    );
+    let errors = recorder.errors.lock().unwrap();
+    let (ctx, data, err) = &errors[0];
+    assert_eq!(ctx.lines, 2);
+    assert_eq!(data, "m v= 2\nm v=4i 4\n");
+    assert_eq!(err.kind(), ErrorKind::PartialWrite);
+    let numbered: Vec<_> = err
+        .line_errors()
+        .iter()
+        .map(|e| (e.line_number(), e.original_line().to_owned()))
+        .collect();
+    assert_eq!(
+        numbered,
+        [(1, "m v= 2".to_owned()), (2, "m v=4i 4".to_owned())]
+    );
+    assert!(
+        err.line_errors()[1]
+            .message()
+            .contains("invalid column type"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_server_that_stays_down_gets_everything_back_at_close() {
+    let emulator = emulator().await;
+    emulator
+        .faults()
+        .fail_write_fraction(1.0, 1, WriteFault::new(503, "down"));
+    let recorder = Arc::new(Recorder::default());
+    let writer = Writer::new(
+        transport(&emulator),
+        fast()
+            .batch_size(10)
+            .max_in_flight(2)
+            .retry_interval(Duration::from_millis(20))
+            .max_retries(1000)
+            .max_retry_time(Duration::from_secs(600))
+            .max_close_wait(Duration::from_millis(300)),
+        recorder.clone(),
+    );
+    let params = WriteParams::new("down");
+    for i in 0..95 {
+        writer.write(&params, &point(i)).await.expect("write");
+    }
+    let started = Instant::now();
+    let summary = writer.close().await.expect("close");
+    let took = started.elapsed();
+    assert!(took >= Duration::from_millis(300), "{took:?}");
+    assert!(took < Duration::from_secs(2), "{took:?}");
+    assert_eq!(summary.accepted_lines, 0);
+    assert_eq!(summary.failed_lines, 95);
+    assert_eq!(summary.abandoned_lines, 95);
+    assert_eq!(recorder.failed.load(Ordering::SeqCst), 95);
+    let errors = recorder.errors.lock().unwrap();
+    assert!(errors.iter().all(|(_, _, e)| e.kind() == ErrorKind::Closed));
+    let handed_back: usize = errors.iter().map(|(_, d, _)| d.lines().count()).sum();
+    assert_eq!(handed_back, 95);
+}
+
+#[tokio::test]
+async fn memory_is_bounded_while_the_server_is_down() {
+    let emulator = emulator().await;
+    emulator
+        .faults()
+        .fail_write_fraction(1.0, 1, WriteFault::new(503, "down"));
+    let recorder = Arc::new(Recorder::default());
+    let writer = Writer::new(
+        transport(&emulator),
+        fast()
+            .batch_size(10)
+            .max_buffered_lines(50)
+            .max_buffered_bytes(4096)
+            .max_batch_bytes(1024)
+            .max_retries(10_000)
+            .max_retry_time(Duration::from_secs(600)),
+        recorder.clone(),
+    );
+    let params = WriteParams::new("bounded");
+    let mut taken = 0;
+    let full = loop {
+        match writer.try_write(&params, &point(taken)) {
+            Ok(()) => taken += 1,
+            Err(e) => break e,
+        }
+        assert!(taken <= 50, "the buffer took more than max_buffered_lines");
+    };
+    assert_eq!(full.kind(), ErrorKind::BufferFull);
+    assert_eq!(taken, 50);
+    assert_eq!(writer.available_lines(), 0);
+    assert!(writer.available_bytes() <= 4096);
+
+    // write() waits for room; the server comes back; everything is delivered once.
+    let waiting = {
+        let writer = writer.clone();
+        let params = params.clone();
+        tokio::spawn(async move { writer.write(&params, &point(1000)).await })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(!waiting.is_finished(), "write() did not wait for room");
+    emulator.faults().clear();
+    waiting
+        .await
+        .expect("join")
+        .expect("write after room frees up");
+    let summary = writer.close().await.expect("close");
+    assert_eq!((summary.accepted_lines, summary.failed_lines), (51, 0));
+    assert_eq!(count(&emulator, "bounded", "m").await, 51);
+}
+
+#[tokio::test]
+async fn the_byte_bound_holds_too() {
+    let emulator = emulator().await;
+    emulator
+        .faults()
+        .fail_write_fraction(1.0, 1, WriteFault::new(503, "down"));
+    let writer = Writer::new(
+        transport(&emulator),
+        fast()
+            .batch_size(5)
+            .max_buffered_bytes(4096)
+            .max_batch_bytes(1024)
+            .max_retries(10_000)
+            .max_retry_time(Duration::from_secs(600))
+            .max_close_wait(Duration::from_millis(100)),
+        (),
+    );
+    let params = WriteParams::new("bytes");
+    // 200-byte lines: at most 20 fit in 4096 bytes.
+    let line = |i: usize| format!("m s=\"{}\" {i}", "x".repeat(200 - 9 - i.to_string().len()));
+    assert_eq!(line(7).len() + 1, 200);
+    let mut taken = 0;
+    let err = loop {
+        match writer.try_write(&params, line(taken).as_str()) {
+            Ok(()) => taken += 1,
+            Err(e) => break e,
+        }
+        assert!(taken <= 20, "the buffer took more than max_buffered_bytes");
+    };
+    assert_eq!(err.kind(), ErrorKind::BufferFull);
+    assert!(err.message().contains("max_buffered_bytes"), "{err}");
+    assert_eq!(taken, 20);
+    let summary = writer.close().await.expect("close");
+    assert_eq!(summary.failed_lines, 20);
+}
+
+#[tokio::test]
+async fn a_dropped_writer_still_delivers() {
+    let emulator = emulator().await;
+    let delivered = Arc::new(AtomicU64::new(0));
+    let seen = delivered.clone();
+    let callbacks = Callbacks::new().on_success(move |ctx, _| {
+        seen.fetch_add(ctx.lines as u64, Ordering::SeqCst);
+    });
+    let writer = Writer::new(
+        transport(&emulator),
+        fast().flush_interval(Duration::from_secs(3600)),
+        callbacks,
+    );
+    for i in 0..10 {
+        writer
+            .write(&WriteParams::new("dropped"), &point(i))
+            .await
+            .expect("write");
+    }
+    drop(writer);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while delivered.load(Ordering::SeqCst) < 10 {
+        assert!(Instant::now() < deadline, "dropped writer did not deliver");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(emulator.stats().lines_accepted("dropped"), 10);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_line_is_lost_or_duplicated_under_transient_failures() {
+    const LINES: i64 = 1_000_000;
+    const PER_WRITE: i64 = 10_000;
+    let emulator = emulator().await;
+    emulator
+        .faults()
+        .fail_write_fraction(0.25, 42, WriteFault::new(503, "flaky"));
+    let recorder = Arc::new(Recorder::default());
+    let writer = Writer::new(
+        HttpTransport::builder(emulator.url())
+            .token(TOKEN)
+            .gzip_threshold(0)
+            .build()
+            .expect("transport"),
+        fast()
+            .batch_size(5000)
+            .max_in_flight(4)
+            .retry_interval(Duration::from_millis(1))
+            .max_retry_delay(Duration::from_millis(10))
+            .max_buffered_lines(50_000),
+        recorder.clone(),
+    );
+    let params = WriteParams::new("noloss");
+    let mut text = String::new();
+    for start in (0..LINES).step_by(PER_WRITE as usize) {
+        text.clear();
+        for i in start..start + PER_WRITE {
+            text.push_str("m v=");
+            text.push_str(&i.to_string());
+            text.push_str("i ");
+            text.push_str(&i.to_string());
+            text.push('\n');
+        }
+        writer.write(&params, text.as_str()).await.expect("write");
+    }
+    let summary = writer.close().await.expect("close");
+    assert_eq!(
+        summary.accepted_lines + summary.failed_lines,
+        LINES as u64,
+        "{summary:?}"
+    );
+    assert_eq!(
+        recorder.accepted.load(Ordering::SeqCst) + recorder.failed.load(Ordering::SeqCst),
+        LINES as u64
+    );
+    assert!(recorder.retries.load(Ordering::SeqCst) > 0);
+    assert_eq!(
+        emulator.stats().lines_accepted("noloss"),
+        summary.accepted_lines
+    );
+    assert_eq!(
+        count(&emulator, "noloss", "m").await,
+        summary.accepted_lines
+    );
+    let distinct = common::query(&emulator, "noloss", "SELECT COUNT(DISTINCT v) AS n FROM m").await;
+    assert_eq!(distinct[0]["n"].as_u64(), Some(summary.accepted_lines));
+}
