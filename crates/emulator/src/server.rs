@@ -169,7 +169,7 @@ impl App {
             %method,
             %path,
             status = response.status().as_u16(),
-            duration_ms = started.elapsed().as_secs_f64() * 1e3,
+            duration = ?started.elapsed(),
             "request"
         );
         response

@@ -343,6 +343,15 @@ async fn write_then_query_in_every_format() {
     .await;
     assert_eq!(influxql.status, 200, "{}", influxql.body);
     assert_eq!(influxql.json()[0]["iox::measurement"], "cpu");
+    let databases = post(
+        &format!("{url}/api/v3/query_influxql"),
+        r#"{"q":"SHOW DATABASES","format":"jsonl"}"#,
+    )
+    .await;
+    assert_eq!(
+        databases.body,
+        "{\"iox::measurement\":\"databases\",\"name\":\"_internal\"}\n{\"iox::measurement\":\"databases\",\"name\":\"db\"}\n"
+    );
     assert_eq!(emulator.stats().queries, 11);
 }
 

@@ -427,7 +427,10 @@ impl LineEncoder {
                 Some(p) if !p.ends_with('\\') => p,
                 _ => piece,
             };
-            let line = trim_leading(piece);
+            // Blank and comment lines are dropped; the others are kept as they are, leading
+            // whitespace included, since it changes how the server splits quoted strings.
+            let line = piece;
+            let blank = trim_leading(piece).is_empty();
             if open {
                 let line_number = self.line_count - mark.lines + 1;
                 self.rollback(mark);
@@ -439,7 +442,7 @@ impl LineEncoder {
                     line: snippet(line),
                 });
             }
-            if !line.is_empty() {
+            if !blank {
                 self.buf.extend_from_slice(line.as_bytes());
                 self.end_line();
             }
@@ -480,7 +483,10 @@ impl LineEncoder {
     pub fn take(&mut self) -> Bytes {
         self.line_count = 0;
         let capacity = self.buf.capacity();
-        Bytes::from(std::mem::replace(&mut self.buf, Vec::with_capacity(capacity)))
+        Bytes::from(std::mem::replace(
+            &mut self.buf,
+            Vec::with_capacity(capacity),
+        ))
     }
 
     /// Empties the buffer and resets the line count and the stats.
@@ -882,17 +888,21 @@ impl<T: AsRef<[u8]>> ToLineProtocol for Validated<T> {
         // trailing `\r`, blank and comment lines dropped.
         let mut line_number = 0;
         for piece in split_lines(text) {
-            let line = trim_leading(piece.strip_suffix('\r').unwrap_or(piece));
-            if line.is_empty() {
+            let piece = match piece.strip_suffix('\r') {
+                Some(p) if !p.ends_with('\\') => p,
+                _ => piece,
+            };
+            if trim_leading(piece).is_empty() {
                 continue;
             }
             line_number += 1;
             let invalid = |message: String| Error::InvalidLineProtocol {
                 line_number,
                 message,
-                line: snippet(line),
+                line: snippet(trim_leading(piece)),
             };
-            for parsed in parse_lines(line) {
+            // The piece as a whole, as the server sees it (it is one line to the splitter).
+            for parsed in parse_lines(piece) {
                 let parsed = parsed.map_err(|e| invalid(e.message))?;
                 check_parsed(&parsed).map_err(invalid)?;
             }

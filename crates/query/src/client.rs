@@ -249,11 +249,12 @@ fn append_headers(
 ) -> Result<(), Error> {
     for (name, value) in headers {
         let key = AsciiMetadataKey::from_str(name).map_err(|_| {
-            Error::config(format!("{what} name `{name}` is not a valid gRPC metadata key (lower-case ASCII letters, digits, `-`, `_`, `.`; not ending in `-bin`)"))
+            Error::config(format!("{what} name `{}` is not a valid gRPC metadata key (lower-case ASCII letters, digits, `-`, `_`, `.`; not ending in `-bin`)", name.escape_debug()))
         })?;
         let value = AsciiMetadataValue::try_from(value.as_str()).map_err(|_| {
             Error::config(format!(
-                "{what} `{name}` has a value that is not visible ASCII"
+                "{what} `{}` has a value that is not visible ASCII",
+                name.escape_debug()
             ))
         })?;
         metadata.append(key, value);

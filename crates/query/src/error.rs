@@ -129,7 +129,8 @@ impl Error {
         let code = status.code();
         let message = status.message().to_owned();
         // The transport's own failures (connect, TLS, h2) come as statuses with a source.
-        let chain = source_chain_text(&status);
+        let causes = source_chain(&status);
+        let chain = causes.join(": ").to_ascii_lowercase();
         let lower_msg = message.to_ascii_lowercase();
 
         let (kind, hint) = if lower_msg.contains("database not found") {
@@ -182,12 +183,11 @@ impl Error {
                 _ => (ErrorKind::Server, None),
             }
         };
-        let detail = if chain.is_empty() || message.contains(chain.as_str()) {
-            message
-        } else if message.is_empty() {
-            chain.clone()
-        } else {
-            format!("{message}: {chain}")
+        // The deepest cause is the most specific ("connection refused (os error 111)").
+        let detail = match causes.last() {
+            Some(cause) if message.is_empty() => cause.clone(),
+            Some(cause) if !message.contains(cause.as_str()) => format!("{message}: {cause}"),
+            _ => message,
         };
         Error {
             kind,
@@ -233,27 +233,26 @@ impl Error {
     }
 }
 
-/// Lower-cased text of every error in the status's source chain (not the status itself).
-fn source_chain_text(status: &tonic::Status) -> String {
+/// The text of every error in the status's source chain (not the status itself).
+fn source_chain(status: &tonic::Status) -> Vec<String> {
     let mut parts: Vec<String> = Vec::new();
-    let mut next = StdError::source(status);
-    while let Some(err) = next {
-        let text = err.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
+    let mut push = |text: String| {
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
             parts.push(text);
         }
+    };
+    let mut next = StdError::source(status);
+    while let Some(err) = next {
+        push(err.to_string());
         // io::Error's `source` skips the wrapped error; look inside it explicitly.
         if let Some(io) = err.downcast_ref::<std::io::Error>()
             && let Some(inner) = io.get_ref()
         {
-            let text = inner.to_string();
-            if !parts.iter().any(|p| p.contains(&text)) {
-                parts.push(text);
-            }
+            push(inner.to_string());
         }
         next = err.source();
     }
-    parts.join(": ").to_ascii_lowercase()
+    parts
 }
 
 fn is_tls_verification_failure(status: &tonic::Status) -> bool {

@@ -43,7 +43,7 @@ async fn messages_larger_than_4_mib() {
         .flight_options(FlightOptions::default().max_decoding_message_size(4 * 1024 * 1024))
         .build()
         .unwrap();
-    let e = small.query("SELECT * FROM blob").await.unwrap_err(); eprintln!("SHOW {e}");
+    let e = small.query("SELECT * FROM blob").await.unwrap_err();
     assert!(
         e.hint()
             .is_some_and(|h| h.contains("max_decoding_message_size")),

@@ -45,7 +45,7 @@ async fn custom_root_certificate_is_trusted_and_missing_one_is_explained() {
 
     let untrusted = client(&emu.url(), FlightOptions::default());
     let e = untrusted.query("SELECT temp FROM home").await.unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::Tls, "{e}"); eprintln!("SHOW {e}");
+    assert_eq!(e.kind(), ErrorKind::Tls, "{e}");
     let text = e.to_string();
     assert!(text.contains("TLS verification failed"), "{text}");
     assert!(text.contains("root_certificates_pem"), "{text}");
@@ -63,7 +63,7 @@ async fn server_name_override_and_dangerous_mode() {
         FlightOptions::default().root_certificates_pem(pki.ca_pem.clone()),
     );
     let e = wrong_name.query("SELECT temp FROM home").await.unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::Tls, "{e}"); eprintln!("SHOW {e}");
+    assert_eq!(e.kind(), ErrorKind::Tls, "{e}");
 
     let overridden = client(
         &by_ip,
@@ -117,7 +117,7 @@ async fn mutual_tls_needs_the_client_identity() {
 
     let without = client(&emu.url(), roots);
     let e = without.query("SELECT temp FROM home").await.unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::Tls, "{e}"); eprintln!("SHOW {e}");
+    assert_eq!(e.kind(), ErrorKind::Tls, "{e}");
     assert!(
         e.hint()
             .is_some_and(|h| h.contains("FlightOptions::identity")),

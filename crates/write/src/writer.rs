@@ -80,7 +80,9 @@ struct Shared {
 /// [`ErrorKind::BufferFull`].
 ///
 /// Handles are cheap to clone and share one background task; `close` on any of them closes
-/// the writer for all.
+/// the writer for all. The task runs on the tokio runtime the writer was created on: close
+/// the writer (or drop it and give the task time) before that runtime shuts down, or lines
+/// still buffered are lost with it.
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), influxdb3_write::Error> {
@@ -448,6 +450,9 @@ impl<T: WriteTransport> Worker<T> {
                 () = sleep_until(close_deadline), if close_deadline.is_some() && !cancelled => {
                     self.abandon();
                 }
+                // Unreachable by construction (after the cancel nothing is queued, so pending
+                // batches are running jobs); kept so that no state can spin or lose lines.
+                else => self.abandon(),
             }
         }
         self.shared.lines.close();

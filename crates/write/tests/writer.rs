@@ -411,7 +411,7 @@ async fn the_byte_bound_holds_too() {
     );
     let params = WriteParams::new("bytes");
     // 200-byte lines: at most 20 fit in 4096 bytes.
-    let line = |i: usize| format!("m s=\"{}\" {i}", "x".repeat(200 - 9 - i.to_string().len()));
+    let line = |i: usize| format!("m s=\"{}\" {i}", "x".repeat(192 - i.to_string().len()));
     assert_eq!(line(7).len() + 1, 200);
     let mut taken = 0;
     let err = loop {

@@ -17,17 +17,20 @@ pub(super) fn health() -> Resp {
 }
 
 pub(super) fn ping(state: &EmulatorState) -> Resp {
-    let body = serde_json::json!({
-        "product_name": "InfluxDB 3 Core",
-        "version": VERSION,
-        "revision": "emulator",
-        "process_id": state.cluster_uuid,
-    });
-    // Keep the server's member order: product_name, version, revision, process_id.
-    let body = format!(
-        "{{\"product_name\":{},\"version\":{},\"revision\":{},\"process_id\":{}}}",
-        body["product_name"], body["version"], body["revision"], body["process_id"]
-    );
+    #[derive(serde::Serialize)]
+    struct Ping<'a> {
+        product_name: &'a str,
+        version: &'a str,
+        revision: &'a str,
+        process_id: &'a str,
+    }
+    let body = serde_json::to_string(&Ping {
+        product_name: "InfluxDB 3 Core",
+        version: VERSION,
+        revision: "emulator",
+        process_id: &state.cluster_uuid,
+    })
+    .unwrap_or_default();
     let mut response = typed(StatusCode::OK, "application/json", body);
     let request_id = uuid_v7();
     let headers = response.headers_mut();

@@ -96,6 +96,12 @@ pub(super) async fn handle(
         Err(message) => return plain(StatusCode::BAD_REQUEST, format!("serde error: {message}")),
     };
     let Some(db) = body.db else {
+        if language == QueryLanguage::InfluxQl && is_show_databases(&body.q) {
+            return match show_databases(state, format) {
+                Ok(response) => response,
+                Err(message) => plain(StatusCode::INTERNAL_SERVER_ERROR, message),
+            };
+        }
         return match language {
             QueryLanguage::Sql => plain(StatusCode::BAD_REQUEST, "serde error: missing field `db`"),
             QueryLanguage::InfluxQl => plain(
@@ -120,6 +126,42 @@ pub(super) async fn handle(
         Ok(bytes) => typed(StatusCode::OK, format.content_type(), bytes),
         Err(message) => plain(StatusCode::INTERNAL_SERVER_ERROR, message),
     }
+}
+
+/// Whether an InfluxQL text is `SHOW DATABASES` (which needs no `db`).
+fn is_show_databases(q: &str) -> bool {
+    let words: Vec<&str> = q.split_whitespace().collect();
+    matches!(words.as_slice(), [show, databases]
+        if show.eq_ignore_ascii_case("show")
+            && databases.trim_end_matches(';').eq_ignore_ascii_case("databases"))
+}
+
+/// InfluxQL `SHOW DATABASES`: `iox::measurement` = `databases`, then `name`.
+fn show_databases(state: &EmulatorState, format: Format) -> Result<Resp, String> {
+    use std::sync::Arc;
+    let names: Vec<String> = state
+        .store
+        .list_databases(false)
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect();
+    let schema = Arc::new(arrow_schema::Schema::new(vec![
+        arrow_schema::Field::new("iox::measurement", arrow_schema::DataType::Utf8, false),
+        arrow_schema::Field::new("name", arrow_schema::DataType::Utf8, false),
+    ]));
+    let batch = RecordBatch::try_new(
+        Arc::clone(&schema),
+        vec![
+            Arc::new(arrow_array::StringArray::from(vec![
+                "databases";
+                names.len()
+            ])),
+            Arc::new(arrow_array::StringArray::from(names)),
+        ],
+    )
+    .map_err(|e| e.to_string())?;
+    let bytes = encode(format, &schema, &[batch])?;
+    Ok(typed(StatusCode::OK, format.content_type(), bytes))
 }
 
 /// The query from the query string (GET) or the JSON body (POST); the error is the text of

@@ -487,7 +487,10 @@ fn ready_line_protocol() {
         encode(&Bytes::from(text)).unwrap(),
         encode(&Validated(text)).unwrap(),
     ] {
-        assert_eq!(out, "cpu v=1\nmem v=2i 5\nstr s=\"two\nlines\"\ndisk v=3\n");
+        assert_eq!(
+            out,
+            "cpu v=1\n\tmem v=2i 5\nstr s=\"two\nlines\"\ndisk v=3\n"
+        );
     }
     let mut encoder = LineEncoder::default();
     encoder.encode(text).unwrap();
