@@ -127,3 +127,8 @@ pub type InfluxDBError = Error;
 
 /// Python's `flight_client_options`: options of the Flight (query) connection.
 pub type FlightClientOptions = FlightOptions;
+
+/// The README's code blocks, compiled as doctests so that the tour stays true.
+#[doc = include_str!("../../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
