@@ -253,9 +253,10 @@ fn tls_acceptor(
     key_pem: &[u8],
     client_ca: Option<&[u8]>,
 ) -> Result<tokio_rustls::TlsAcceptor, Error> {
-    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::{self, PemObject};
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
-    let certs: Vec<CertificateDer<'static>> = rustls_pemfile::certs(&mut &cert_pem[..])
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(cert_pem)
         .collect::<Result<_, _>>()
         .map_err(|e| Error::Tls(format!("reading the certificate chain PEM: {e}")))?;
     if certs.is_empty() {
@@ -263,9 +264,10 @@ fn tls_acceptor(
             "the certificate chain PEM holds no CERTIFICATE block".into(),
         ));
     }
-    let key = rustls_pemfile::private_key(&mut &key_pem[..])
-        .map_err(|e| Error::Tls(format!("reading the private key PEM: {e}")))?
-        .ok_or_else(|| Error::Tls("the private key PEM holds no private key".into()))?;
+    let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(|e| match e {
+        pem::Error::NoItemsFound => Error::Tls("the private key PEM holds no private key".into()),
+        e => Error::Tls(format!("reading the private key PEM: {e}")),
+    })?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ServerConfig::builder_with_provider(Arc::clone(&provider))
         .with_safe_default_protocol_versions()
@@ -274,7 +276,7 @@ fn tls_acceptor(
         None => builder.with_no_client_auth(),
         Some(ca_pem) => {
             let mut roots = rustls::RootCertStore::empty();
-            for cert in rustls_pemfile::certs(&mut &ca_pem[..]) {
+            for cert in CertificateDer::pem_slice_iter(ca_pem) {
                 let cert =
                     cert.map_err(|e| Error::Tls(format!("reading the client CA PEM: {e}")))?;
                 roots

@@ -1274,7 +1274,9 @@ async fn tls_health(
     use std::sync::Arc;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut roots = rustls::RootCertStore::empty();
-    for cert in rustls_pemfile::certs(&mut pki.ca.as_bytes()) {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    for cert in CertificateDer::pem_slice_iter(pki.ca.as_bytes()) {
         roots.add(cert?)?;
     }
     let builder = rustls::ClientConfig::builder_with_provider(provider)
@@ -1284,8 +1286,8 @@ async fn tls_health(
         None => builder.with_no_client_auth(),
         Some((cert, key)) => {
             let certs =
-                rustls_pemfile::certs(&mut cert.as_bytes()).collect::<Result<Vec<_>, _>>()?;
-            let key = rustls_pemfile::private_key(&mut key.as_bytes())?.ok_or("no key")?;
+                CertificateDer::pem_slice_iter(cert.as_bytes()).collect::<Result<Vec<_>, _>>()?;
+            let key = PrivateKeyDer::from_pem_slice(key.as_bytes())?;
             builder.with_client_auth_cert(certs, key)?
         }
     };
