@@ -44,6 +44,12 @@ const SUITES: &[Suite] = &[
         manifest: None,
     },
     Suite {
+        title: "emulator write endpoint",
+        package: "influxdb3-emulator",
+        bench: "write",
+        manifest: None,
+    },
+    Suite {
         title: "peer: influxdb3-client 0.3",
         package: "influxdb3-peer-bench",
         bench: "peer",
@@ -51,7 +57,8 @@ const SUITES: &[Suite] = &[
     },
 ];
 
-/// A ratio the issues set a target for: `numerator / denominator` of mean times.
+/// A ratio the issues set a target for: `numerator / denominator` of the mean time per element
+/// (per line or row where the bench declares its throughput, else per iteration).
 struct Ratio {
     what: &'static str,
     group: &'static str,
@@ -119,6 +126,14 @@ const RATIOS: &[Ratio] = &[
         denominator: "recordbatch_1m_to_lp",
         target: "close to 1x",
         meets: |r| r <= 1.5,
+    },
+    Ratio {
+        what: "per line: emulator accepting over HTTP / writer client alone",
+        group: "",
+        numerator: "emulator_write/http_100k_lines",
+        denominator: "writer/discard",
+        target: "> 1x (client cheaper)",
+        meets: |r| r > 1.0,
     },
     Ratio {
         what: "stream rows: bare FlightClient / ours (time)",
@@ -197,6 +212,13 @@ struct Measurement {
     bytes: Option<f64>,
 }
 
+impl Measurement {
+    fn per_element_ns(&self) -> f64 {
+        self.mean_ns / self.elements.unwrap_or(1.0)
+    }
+}
+
+/// Reads `<criterion dir>/<group>/<id>`; `id` may itself be `group/id` when `group` is empty.
 fn measurement(group: &str, id: &str) -> Option<Measurement> {
     criterion_dirs()
         .iter()
@@ -269,7 +291,7 @@ fn print_table() {
     for ratio in RATIOS {
         let value = measurement(ratio.group, ratio.numerator)
             .zip(measurement(ratio.group, ratio.denominator))
-            .map(|(n, d)| n.mean_ns / d.mean_ns);
+            .map(|(n, d)| n.per_element_ns() / d.per_element_ns());
         match value {
             Some(v) => println!(
                 "| {} | {:.2}x | {} | {} |",
