@@ -28,44 +28,14 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 
-/// 2022-01-01T08:00:00Z in seconds since the Unix epoch.
-const FIRST_HOUR: i64 = 1_641_024_000;
-
 /// The measurement name used by the files that carry one.
 const MEASUREMENT: &str = "home";
 
+// `FIRST_HOUR` and `HOME_SENSOR_ROWS`, shared with the tests that check these files.
+include!("../tests/common/home_sensor.rs");
+
 /// One reading: hours after 08:00, room, temp (°C), hum (%), co (ppm).
 type Row = (i64, &'static str, f64, f64, i64);
-
-/// InfluxData's "Get started" home sensor data, in its order (Living Room then Kitchen each hour).
-const ROWS: [Row; 26] = [
-    (0, "Living Room", 21.1, 35.9, 0),
-    (0, "Kitchen", 21.0, 35.9, 0),
-    (1, "Living Room", 21.4, 35.9, 0),
-    (1, "Kitchen", 23.0, 36.2, 0),
-    (2, "Living Room", 21.8, 36.0, 0),
-    (2, "Kitchen", 22.7, 36.1, 0),
-    (3, "Living Room", 22.2, 36.0, 0),
-    (3, "Kitchen", 22.4, 36.0, 0),
-    (4, "Living Room", 22.2, 35.9, 0),
-    (4, "Kitchen", 22.5, 36.0, 0),
-    (5, "Living Room", 22.4, 36.0, 0),
-    (5, "Kitchen", 22.8, 36.5, 1),
-    (6, "Living Room", 22.3, 36.1, 0),
-    (6, "Kitchen", 22.8, 36.3, 1),
-    (7, "Living Room", 22.3, 36.1, 1),
-    (7, "Kitchen", 22.7, 36.2, 3),
-    (8, "Living Room", 22.4, 36.0, 4),
-    (8, "Kitchen", 22.4, 36.0, 7),
-    (9, "Living Room", 22.6, 35.9, 5),
-    (9, "Kitchen", 22.7, 36.0, 9),
-    (10, "Living Room", 22.8, 36.2, 9),
-    (10, "Kitchen", 23.3, 36.9, 18),
-    (11, "Living Room", 22.5, 36.3, 14),
-    (11, "Kitchen", 23.1, 36.6, 22),
-    (12, "Living Room", 22.2, 36.4, 17),
-    (12, "Kitchen", 22.7, 36.5, 26),
-];
 
 fn epoch_seconds(row: &Row) -> i64 {
     FIRST_HOUR + row.0 * 3600
@@ -82,7 +52,10 @@ fn record_batch(measurement_column: Option<&str>) -> Result<RecordBatch, Box<dyn
     let mut columns: Vec<ArrayRef> = Vec::new();
     if let Some(name) = measurement_column {
         fields.push(Field::new(name, DataType::Utf8, false));
-        columns.push(Arc::new(StringArray::from(vec![MEASUREMENT; ROWS.len()])));
+        columns.push(Arc::new(StringArray::from(vec![
+            MEASUREMENT;
+            HOME_SENSOR_ROWS.len()
+        ])));
     }
     fields.extend([
         Field::new(
@@ -98,14 +71,24 @@ fn record_batch(measurement_column: Option<&str>) -> Result<RecordBatch, Box<dyn
     columns.extend([
         Arc::new(
             TimestampNanosecondArray::from_iter_values(
-                ROWS.iter().map(|r| epoch_seconds(r) * 1_000_000_000),
+                HOME_SENSOR_ROWS
+                    .iter()
+                    .map(|r| epoch_seconds(r) * 1_000_000_000),
             )
             .with_timezone("UTC"),
         ) as ArrayRef,
-        Arc::new(StringArray::from_iter_values(ROWS.iter().map(|r| r.1))),
-        Arc::new(Float64Array::from_iter_values(ROWS.iter().map(|r| r.2))),
-        Arc::new(Float64Array::from_iter_values(ROWS.iter().map(|r| r.3))),
-        Arc::new(Int64Array::from_iter_values(ROWS.iter().map(|r| r.4))),
+        Arc::new(StringArray::from_iter_values(
+            HOME_SENSOR_ROWS.iter().map(|r| r.1),
+        )),
+        Arc::new(Float64Array::from_iter_values(
+            HOME_SENSOR_ROWS.iter().map(|r| r.2),
+        )),
+        Arc::new(Float64Array::from_iter_values(
+            HOME_SENSOR_ROWS.iter().map(|r| r.3),
+        )),
+        Arc::new(Int64Array::from_iter_values(
+            HOME_SENSOR_ROWS.iter().map(|r| r.4),
+        )),
     ]);
     Ok(RecordBatch::try_new(
         Arc::new(Schema::new(fields)),
@@ -120,7 +103,7 @@ fn csv_text(with_measurement: bool) -> String {
         out.push_str("measurement,");
     }
     out.push_str("time,room,temp,hum,co\n");
-    for row in &ROWS {
+    for row in &HOME_SENSOR_ROWS {
         if with_measurement {
             out.push_str(MEASUREMENT);
             out.push(',');
@@ -142,7 +125,7 @@ fn csv_text(with_measurement: bool) -> String {
 /// Newline-delimited JSON records; `time` as RFC 3339.
 fn json_lines() -> String {
     let mut out = String::new();
-    for row in &ROWS {
+    for row in &HOME_SENSOR_ROWS {
         let _ = writeln!(
             out,
             r#"{{"time":"{}","room":"{}","temp":{:?},"hum":{:?},"co":{}}}"#,

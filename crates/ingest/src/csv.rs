@@ -2,7 +2,7 @@
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Seek, SeekFrom};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;
@@ -10,9 +10,10 @@ use arrow_csv::reader::{Decoder, Format};
 use arrow_schema::{ArrowError, SchemaRef};
 use regex::Regex;
 
-use crate::counting::{ByteCounter, CountingReader};
+use crate::counting::CountingReader;
+use crate::source::{BatchReader, FileSource, SourceFile};
 use crate::text::{number_after, promote_timestamps};
-use crate::{BatchSource, DEFAULT_BATCH_SIZE, Error, ErrorKind, FileFormat, Progress};
+use crate::{DEFAULT_BATCH_SIZE, Error, ErrorKind, FileFormat};
 
 /// Rows read to infer a schema when none is given.
 pub const DEFAULT_INFER_ROWS: usize = 1000;
@@ -127,181 +128,133 @@ impl CsvOptions {
         self
     }
 
-    /// An explicit schema: no inference, and each column is parsed as the given type. With
-    /// a header, the header's names must match the schema's.
-    pub fn schema(mut self, schema: SchemaRef) -> Self {
-        self.schema = Some(schema);
-        self
+    setter! {
+        /// An explicit schema: no inference, and each column is parsed as the given type. With
+        /// a header, the header's names must match the schema's.
+        schema
     }
 
-    /// How many rows inference reads (default [`DEFAULT_INFER_ROWS`]; zero means all).
-    pub fn infer_rows(mut self, rows: usize) -> Self {
-        self.infer_rows = rows;
-        self
+    setter! {
+        /// How many rows inference reads (default [`DEFAULT_INFER_ROWS`]; zero means all).
+        infer_rows
     }
 
-    /// Columns read as timestamps even when inference would say text (or date): RFC 3339 /
-    /// ISO 8601 strings, converted to UTC. Columns inferred as integers stay integers (their
-    /// unit is for the line protocol mapping to say). Ignored with an explicit schema.
-    pub fn timestamp_columns<I, S>(mut self, columns: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.timestamp_columns = columns.into_iter().map(Into::into).collect();
-        self
+    setter! {
+        /// Columns read as timestamps even when inference would say text (or date): RFC 3339 /
+        /// ISO 8601 strings, converted to UTC. Columns inferred as integers stay integers (their
+        /// unit is for the line protocol mapping to say). Ignored with an explicit schema.
+        timestamp_columns
     }
 
-    /// The most rows per batch (default [`DEFAULT_BATCH_SIZE`]; must not be zero).
-    pub fn batch_size(mut self, rows: usize) -> Self {
-        self.batch_size = rows;
-        self
-    }
+    setter!(batch_size);
 
-    /// Reads only these columns; they come in the file's column order.
-    pub fn projection<I, S>(mut self, columns: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.projection = Some(columns.into_iter().map(Into::into).collect());
-        self
+    setter! {
+        /// Reads only these columns; they come in the file's column order.
+        projection
     }
 }
 
 const FORMAT: FileFormat = FileFormat::Csv;
 
-type Input = BufReader<CountingReader<File>>;
-
-/// A CSV file as a [`BatchSource`].
-pub(crate) struct CsvSource {
-    path: PathBuf,
-    input: Input,
-    decoder: Decoder,
-    schema: SchemaRef,
-    file_schema: SchemaRef,
-    has_header: bool,
-    counter: ByteCounter,
-    total_bytes: u64,
-    rows_read: u64,
-    failed: Option<ErrorKind>,
-}
-
-impl CsvSource {
-    pub(crate) fn open(path: &Path, options: CsvOptions) -> Result<Self, Error> {
-        if options.batch_size == 0 {
-            return Err(Error::new(
+/// Opens a CSV file as a [`BatchSource`](crate::BatchSource).
+pub(crate) fn open(path: &Path, options: CsvOptions) -> Result<FileSource<CsvReader>, Error> {
+    let (file, handle) = SourceFile::open(path, FORMAT, Some(options.batch_size))?;
+    let null_regex = match &options.null_regex {
+        Some(source) => Some(Regex::new(source).map_err(|e| {
+            file.error(
                 ErrorKind::InvalidOptions,
-                path,
-                "batch size must not be zero",
+                format!("invalid null regex `{source}`: {e}"),
             )
-            .with_format(FORMAT));
-        }
-        let null_regex = match &options.null_regex {
-            Some(source) => Some(Regex::new(source).map_err(|e| {
-                Error::new(
-                    ErrorKind::InvalidOptions,
-                    path,
-                    format!("invalid null regex `{source}`: {e}"),
-                )
-                .with_format(FORMAT)
-                .with_source(e)
-            })?),
-            None => None,
-        };
-        let file = File::open(path).map_err(|e| Error::io(FORMAT, path, "cannot open", e))?;
-        let total_bytes = file
-            .metadata()
-            .map_err(|e| Error::io(FORMAT, path, "cannot read file metadata", e))?
-            .len();
-        let counter = ByteCounter::default();
-        let mut input = BufReader::new(CountingReader::new(file, counter.clone()));
+            .with_source(e)
+        })?),
+        None => None,
+    };
+    let mut input = file.buffered(handle);
 
-        let mut format = Format::default()
-            .with_header(options.has_header)
-            .with_delimiter(options.delimiter)
-            .with_quote(options.quote);
-        if let Some(escape) = options.escape {
-            format = format.with_escape(escape);
-        }
-        if let Some(comment) = options.comment {
-            format = format.with_comment(comment);
-        }
-        if let Some(regex) = &null_regex {
-            format = format.with_null_regex(regex.clone());
-        }
-
-        let file_schema = match &options.schema {
-            Some(schema) => schema.clone(),
-            None => {
-                let max = (options.infer_rows > 0).then_some(options.infer_rows);
-                let (schema, _) = format
-                    .infer_schema(&mut input, max)
-                    .map_err(|e| locate(Error::arrow(FORMAT, path, e), options.has_header, None))?;
-                input
-                    .seek(SeekFrom::Start(0))
-                    .map_err(|e| Error::io(FORMAT, path, "cannot seek back after inference", e))?;
-                counter.reset();
-                let schema = promote_timestamps(
-                    schema,
-                    &options.timestamp_columns,
-                    path,
-                    FORMAT,
-                    |_, _| false,
-                )?;
-                Arc::new(schema)
-            }
-        };
-
-        let mut builder = arrow_csv::ReaderBuilder::new(file_schema.clone())
-            .with_format(format)
-            .with_batch_size(options.batch_size);
-        let schema = match &options.projection {
-            Some(columns) => {
-                let indices = crate::projection_indices(&file_schema, columns, path, FORMAT)?;
-                let projected = file_schema
-                    .project(&indices)
-                    .map_err(|e| Error::arrow(FORMAT, path, e))?;
-                builder = builder.with_projection(indices);
-                Arc::new(projected)
-            }
-            None => file_schema.clone(),
-        };
-        Ok(CsvSource {
-            path: path.to_path_buf(),
-            input,
-            decoder: builder.build_decoder(),
-            schema,
-            file_schema,
-            has_header: options.has_header,
-            counter,
-            total_bytes,
-            rows_read: 0,
-            failed: None,
-        })
+    let mut format = Format::default()
+        .with_header(options.has_header)
+        .with_delimiter(options.delimiter)
+        .with_quote(options.quote);
+    if let Some(escape) = options.escape {
+        format = format.with_escape(escape);
+    }
+    if let Some(comment) = options.comment {
+        format = format.with_comment(comment);
+    }
+    if let Some(regex) = &null_regex {
+        format = format.with_null_regex(regex.clone());
     }
 
-    fn error(&self, err: ArrowError) -> Error {
+    let file_schema = match &options.schema {
+        Some(schema) => schema.clone(),
+        None => {
+            let max = (options.infer_rows > 0).then_some(options.infer_rows);
+            let (schema, _) = format
+                .infer_schema(&mut input, max)
+                .map_err(|e| locate(file.arrow_error(e), options.has_header, None))?;
+            input
+                .seek(SeekFrom::Start(0))
+                .map_err(|e| file.io_error("cannot seek back after inference", e))?;
+            file.restart_count();
+            let schema =
+                promote_timestamps(schema, &options.timestamp_columns, &file, |_, _| false)?;
+            Arc::new(schema)
+        }
+    };
+
+    let mut builder = arrow_csv::ReaderBuilder::new(file_schema.clone())
+        .with_format(format)
+        .with_batch_size(options.batch_size);
+    let (schema, indices) = file.project(&file_schema, options.projection.as_deref())?;
+    if let Some(indices) = indices {
+        builder = builder.with_projection(indices);
+    }
+    let reader = CsvReader {
+        input,
+        decoder: builder.build_decoder(),
+        file_schema,
+        has_header: options.has_header,
+    };
+    Ok(FileSource::new(file, reader, schema, None))
+}
+
+/// Feeds the file to arrow-csv's push decoder.
+pub(crate) struct CsvReader {
+    input: BufReader<CountingReader<File>>,
+    decoder: Decoder,
+    /// The schema before projection: arrow-csv names columns by their index in it.
+    file_schema: SchemaRef,
+    has_header: bool,
+}
+
+impl CsvReader {
+    fn error(&self, file: &SourceFile, err: ArrowError) -> Error {
         locate(
-            Error::arrow(FORMAT, &self.path, err),
+            file.arrow_error(err),
             self.has_header,
             Some(&self.file_schema),
         )
     }
+}
 
-    fn read_batch(&mut self) -> Result<Option<RecordBatch>, Error> {
+impl BatchReader for CsvReader {
+    fn read_batch(
+        &mut self,
+        file: &SourceFile,
+        _rows_read: u64,
+    ) -> Result<Option<RecordBatch>, Error> {
         loop {
             let buf = self
                 .input
                 .fill_buf()
-                .map_err(|e| Error::io(FORMAT, &self.path, "read failed", e))?;
-            let decoded = self.decoder.decode(buf).map_err(|e| self.error(e))?;
+                .map_err(|e| file.io_error("read failed", e))?;
+            let decoded = self.decoder.decode(buf).map_err(|e| self.error(file, e))?;
             self.input.consume(decoded);
             if decoded == 0 || self.decoder.capacity() == 0 {
                 break;
             }
         }
-        self.decoder.flush().map_err(|e| self.error(e))
+        self.decoder.flush().map_err(|e| self.error(file, e))
     }
 }
 
@@ -335,40 +288,4 @@ fn locate(err: Error, has_header: bool, schema: Option<&SchemaRef>) -> Error {
         err = err.with_column(field.name().clone());
     }
     err
-}
-
-impl BatchSource for CsvSource {
-    fn schema(&self) -> SchemaRef {
-        self.schema.clone()
-    }
-
-    fn next_batch(&mut self) -> Result<Option<RecordBatch>, Error> {
-        if let Some(kind) = self.failed {
-            return Err(
-                Error::new(kind, &self.path, "reading stopped at an earlier error")
-                    .with_format(FORMAT)
-                    .with_row(self.rows_read + 1),
-            );
-        }
-        match self.read_batch() {
-            Ok(Some(batch)) => {
-                self.rows_read += batch.num_rows() as u64;
-                Ok(Some(batch))
-            }
-            Ok(None) => Ok(None),
-            Err(err) => {
-                self.failed = Some(err.kind());
-                Err(err)
-            }
-        }
-    }
-
-    fn progress(&self) -> Progress {
-        Progress {
-            rows_read: self.rows_read,
-            bytes_read: self.counter.get(),
-            total_bytes: Some(self.total_bytes),
-            total_rows: None,
-        }
-    }
 }

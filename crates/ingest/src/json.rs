@@ -6,7 +6,7 @@
 use std::fmt;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Seek, SeekFrom};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;
@@ -15,9 +15,10 @@ use arrow_schema::{ArrowError, Schema, SchemaRef};
 use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::Value;
 
-use crate::counting::{ByteCounter, CountingReader};
+use crate::counting::CountingReader;
+use crate::source::{BatchReader, FileSource, SourceFile};
 use crate::text::{looks_like_timestamp, promote_timestamps};
-use crate::{BatchSource, DEFAULT_BATCH_SIZE, Error, ErrorKind, FileFormat, Progress};
+use crate::{DEFAULT_BATCH_SIZE, Error, ErrorKind, FileFormat};
 
 /// Records read to infer a schema when none is given.
 const DEFAULT_INFER_RECORDS: usize = 1000;
@@ -83,43 +84,27 @@ impl JsonOptions {
         self
     }
 
-    /// An explicit schema: no inference. Keys not in the schema are ignored.
-    pub fn schema(mut self, schema: SchemaRef) -> Self {
-        self.schema = Some(schema);
-        self
+    setter! {
+        /// An explicit schema: no inference. Keys not in the schema are ignored.
+        schema
     }
 
-    /// How many records inference reads (default 1000; zero means all).
-    pub fn infer_rows(mut self, rows: usize) -> Self {
-        self.infer_rows = rows;
-        self
+    setter! {
+        /// How many records inference reads (default 1000; zero means all).
+        infer_rows
     }
 
-    /// Columns read as timestamps even if not all sampled values look like date-times.
-    /// Ignored with an explicit schema.
-    pub fn timestamp_columns<I, S>(mut self, columns: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.timestamp_columns = columns.into_iter().map(Into::into).collect();
-        self
+    setter! {
+        /// Columns read as timestamps even if not all sampled values look like date-times.
+        /// Ignored with an explicit schema.
+        timestamp_columns
     }
 
-    /// The most rows per batch (default [`DEFAULT_BATCH_SIZE`]; must not be zero).
-    pub fn batch_size(mut self, rows: usize) -> Self {
-        self.batch_size = rows;
-        self
-    }
+    setter!(batch_size);
 
-    /// Reads only these columns; they come in the schema's column order.
-    pub fn projection<I, S>(mut self, columns: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.projection = Some(columns.into_iter().map(Into::into).collect());
-        self
+    setter! {
+        /// Reads only these columns; they come in the schema's column order.
+        projection
     }
 }
 
@@ -338,9 +323,8 @@ impl<'de> Deserialize<'de> for KeyOrder {
     }
 }
 
-/// A JSON file as a [`BatchSource`].
-pub(crate) struct JsonSource {
-    path: PathBuf,
+/// Splits the file into records and feeds them to arrow-json's decoder.
+pub(crate) struct JsonReader {
     input: Input,
     splitter: Splitter,
     decoder: Decoder,
@@ -350,20 +334,19 @@ pub(crate) struct JsonSource {
     /// batch size) so that a failing batch can be re-decoded record by record to name the row.
     pending: Vec<u8>,
     pending_records: Vec<(usize, u64)>,
-    counter: ByteCounter,
-    total_bytes: u64,
-    rows_read: u64,
-    failed: Option<ErrorKind>,
 }
 
-fn split_error(path: &Path, err: SplitError, row: u64) -> Error {
-    Error::new(ErrorKind::Parse, path, err.message)
-        .with_format(FORMAT)
+fn split_error(file: &SourceFile, err: SplitError, row: u64) -> Error {
+    file.error(ErrorKind::Parse, err.message)
         .with_line(err.line)
         .with_row(row)
 }
 
-fn infer_schema(path: &Path, input: &mut Input, options: &JsonOptions) -> Result<Schema, Error> {
+fn infer_schema(
+    file: &SourceFile,
+    input: &mut Input,
+    options: &JsonOptions,
+) -> Result<Schema, Error> {
     let mut splitter = Splitter::new(options.layout);
     let mut values = Vec::new();
     let mut key_order: Vec<String> = Vec::new();
@@ -378,13 +361,12 @@ fn infer_schema(path: &Path, input: &mut Input, options: &JsonOptions) -> Result
         let row = values.len() as u64 + 1;
         let Some(line) = splitter
             .next_record(input, &mut record)
-            .map_err(|e| split_error(path, e, row))?
+            .map_err(|e| split_error(file, e, row))?
         else {
             break;
         };
         let parse_error = |e: serde_json::Error| {
-            Error::new(ErrorKind::Parse, path, format!("invalid JSON: {e}"))
-                .with_format(FORMAT)
+            file.error(ErrorKind::Parse, format!("invalid JSON: {e}"))
                 .with_line(line + e.line().saturating_sub(1) as u64)
                 .with_row(row)
                 .with_source(e)
@@ -400,13 +382,8 @@ fn infer_schema(path: &Path, input: &mut Input, options: &JsonOptions) -> Result
     }
     let inferred = infer_json_schema_from_iterator(values.iter().map(Ok::<_, ArrowError>))
         .map_err(|e| {
-            Error::new(
-                ErrorKind::Schema,
-                path,
-                format!("cannot infer a schema: {e}"),
-            )
-            .with_format(FORMAT)
-            .with_source(e)
+            file.error(ErrorKind::Schema, format!("cannot infer a schema: {e}"))
+                .with_source(e)
         })?;
     // Put the columns in the order their keys first appear in the file.
     let mut fields: Vec<_> = inferred.fields().iter().cloned().collect();
@@ -417,93 +394,64 @@ fn infer_schema(path: &Path, input: &mut Input, options: &JsonOptions) -> Result
             .unwrap_or(usize::MAX)
     });
     let schema = Schema::new(fields);
-    promote_timestamps(
-        schema,
-        &options.timestamp_columns,
-        path,
-        FORMAT,
-        |_, field| {
-            let mut seen = false;
-            let all = values.iter().all(|v| match v.get(field.name()) {
-                None | Some(Value::Null) => true,
-                Some(Value::String(s)) => {
-                    seen = true;
-                    looks_like_timestamp(s)
-                }
-                Some(_) => false,
-            });
-            all && seen
-        },
-    )
+    promote_timestamps(schema, &options.timestamp_columns, file, |_, field| {
+        let mut seen = false;
+        let all = values.iter().all(|v| match v.get(field.name()) {
+            None | Some(Value::Null) => true,
+            Some(Value::String(s)) => {
+                seen = true;
+                looks_like_timestamp(s)
+            }
+            Some(_) => false,
+        });
+        all && seen
+    })
 }
 
-impl JsonSource {
-    pub(crate) fn open(path: &Path, options: JsonOptions) -> Result<Self, Error> {
-        if options.batch_size == 0 {
-            return Err(Error::new(
-                ErrorKind::InvalidOptions,
-                path,
-                "batch size must not be zero",
-            )
-            .with_format(FORMAT));
+/// Opens a JSON file as a [`BatchSource`](crate::BatchSource).
+pub(crate) fn open(path: &Path, options: JsonOptions) -> Result<FileSource<JsonReader>, Error> {
+    let (file, handle) = SourceFile::open(path, FORMAT, Some(options.batch_size))?;
+    let mut input = file.buffered(handle);
+    let file_schema = match &options.schema {
+        Some(schema) => schema.clone(),
+        None => {
+            let schema = infer_schema(&file, &mut input, &options)?;
+            input
+                .seek(SeekFrom::Start(0))
+                .map_err(|e| file.io_error("cannot seek back after inference", e))?;
+            file.restart_count();
+            Arc::new(schema)
         }
-        let file = File::open(path).map_err(|e| Error::io(FORMAT, path, "cannot open", e))?;
-        let total_bytes = file
-            .metadata()
-            .map_err(|e| Error::io(FORMAT, path, "cannot read file metadata", e))?
-            .len();
-        let counter = ByteCounter::default();
-        let mut input = BufReader::new(CountingReader::new(file, counter.clone()));
-        let file_schema = match &options.schema {
-            Some(schema) => schema.clone(),
-            None => {
-                let schema = infer_schema(path, &mut input, &options)?;
-                input
-                    .seek(SeekFrom::Start(0))
-                    .map_err(|e| Error::io(FORMAT, path, "cannot seek back after inference", e))?;
-                counter.reset();
-                Arc::new(schema)
-            }
-        };
-        let schema = match &options.projection {
-            Some(columns) => {
-                let indices = crate::projection_indices(&file_schema, columns, path, FORMAT)?;
-                Arc::new(
-                    file_schema
-                        .project(&indices)
-                        .map_err(|e| Error::arrow(FORMAT, path, e))?,
-                )
-            }
-            None => file_schema,
-        };
-        let decoder =
-            new_decoder(&schema, options.batch_size).map_err(|e| Error::arrow(FORMAT, path, e))?;
-        Ok(JsonSource {
-            path: path.to_path_buf(),
-            input,
-            splitter: Splitter::new(options.layout),
-            decoder,
-            schema,
-            batch_size: options.batch_size,
-            pending: Vec::new(),
-            pending_records: Vec::new(),
-            counter,
-            total_bytes,
-            rows_read: 0,
-            failed: None,
-        })
-    }
+    };
+    let (schema, _) = file.project(&file_schema, options.projection.as_deref())?;
+    let decoder = new_decoder(&schema, options.batch_size).map_err(|e| file.arrow_error(e))?;
+    let reader = JsonReader {
+        input,
+        splitter: Splitter::new(options.layout),
+        decoder,
+        schema: schema.clone(),
+        batch_size: options.batch_size,
+        pending: Vec::new(),
+        pending_records: Vec::new(),
+    };
+    Ok(FileSource::new(file, reader, schema, None))
+}
 
-    fn read_batch(&mut self) -> Result<Option<RecordBatch>, Error> {
+impl BatchReader for JsonReader {
+    fn read_batch(
+        &mut self,
+        file: &SourceFile,
+        rows_read: u64,
+    ) -> Result<Option<RecordBatch>, Error> {
         self.pending.clear();
         self.pending_records.clear();
         while self.pending_records.len() < self.batch_size {
             let start = self.pending.len();
-            let row = self.rows_read + self.pending_records.len() as u64 + 1;
+            let row = rows_read + self.pending_records.len() as u64 + 1;
             let Some(line) = self
                 .splitter
                 .next_record(&mut self.input, &mut self.pending)
-                .map_err(|e| split_error(&self.path, e, row))?
+                .map_err(|e| split_error(file, e, row))?
             else {
                 break;
             };
@@ -515,7 +463,7 @@ impl JsonSource {
                 let used = self
                     .decoder
                     .decode(&record[offset..])
-                    .map_err(|e| self.locate(e, row, line))?;
+                    .map_err(|e| locate(file, e, row, line))?;
                 if used == 0 {
                     break;
                 }
@@ -524,74 +472,44 @@ impl JsonSource {
         }
         match self.decoder.flush() {
             Ok(batch) => Ok(batch),
-            Err(err) => Err(self.find_failing_record(err)),
+            Err(err) => Err(self.find_failing_record(file, rows_read, err)),
         }
     }
+}
 
-    fn locate(&self, err: ArrowError, row: u64, line: u64) -> Error {
-        Error::arrow(FORMAT, &self.path, err)
-            .with_row(row)
-            .with_line(line)
-    }
-
+impl JsonReader {
     /// A batch failed to convert: decode its records one at a time to name the first bad one.
-    fn find_failing_record(&self, batch_error: ArrowError) -> Error {
+    fn find_failing_record(
+        &self,
+        file: &SourceFile,
+        rows_read: u64,
+        batch_error: ArrowError,
+    ) -> Error {
         for (i, &(start, line)) in self.pending_records.iter().enumerate() {
             let end = self
                 .pending_records
                 .get(i + 1)
                 .map_or(self.pending.len(), |&(next, _)| next);
-            let row = self.rows_read + i as u64 + 1;
+            let row = rows_read + i as u64 + 1;
             let result = new_decoder(&self.schema, 1).and_then(|mut decoder| {
                 decoder.decode(&self.pending[start..end])?;
                 decoder.flush()
             });
             if let Err(err) = result {
-                return self.locate(err, row, line);
+                return locate(file, err, row, line);
             }
         }
-        Error::arrow(FORMAT, &self.path, batch_error).with_row(self.rows_read + 1)
+        file.arrow_error(batch_error).with_row(rows_read + 1)
     }
+}
+
+/// An error of arrow-json's decoder, at the record of this row that starts on this line.
+fn locate(file: &SourceFile, err: ArrowError, row: u64, line: u64) -> Error {
+    file.arrow_error(err).with_row(row).with_line(line)
 }
 
 fn new_decoder(schema: &SchemaRef, batch_size: usize) -> Result<Decoder, ArrowError> {
     arrow_json::ReaderBuilder::new(schema.clone())
         .with_batch_size(batch_size)
         .build_decoder()
-}
-
-impl BatchSource for JsonSource {
-    fn schema(&self) -> SchemaRef {
-        self.schema.clone()
-    }
-
-    fn next_batch(&mut self) -> Result<Option<RecordBatch>, Error> {
-        if let Some(kind) = self.failed {
-            return Err(
-                Error::new(kind, &self.path, "reading stopped at an earlier error")
-                    .with_format(FORMAT)
-                    .with_row(self.rows_read + 1),
-            );
-        }
-        match self.read_batch() {
-            Ok(Some(batch)) => {
-                self.rows_read += batch.num_rows() as u64;
-                Ok(Some(batch))
-            }
-            Ok(None) => Ok(None),
-            Err(err) => {
-                self.failed = Some(err.kind());
-                Err(err)
-            }
-        }
-    }
-
-    fn progress(&self) -> Progress {
-        Progress {
-            rows_read: self.rows_read,
-            bytes_read: self.counter.get(),
-            total_bytes: Some(self.total_bytes),
-            total_rows: None,
-        }
-    }
 }

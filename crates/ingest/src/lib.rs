@@ -51,8 +51,59 @@ use std::path::Path;
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 
+/// Builder setters that several options types share, over fields of the same names; invoked
+/// inside their `impl`s, with the setter's doc comment (except `batch_size`, whose doc is
+/// the same everywhere).
+macro_rules! setter {
+    (batch_size) => {
+        /// The most rows per batch (default [`DEFAULT_BATCH_SIZE`](crate::DEFAULT_BATCH_SIZE);
+        /// must not be zero).
+        pub fn batch_size(mut self, rows: usize) -> Self {
+            self.batch_size = rows;
+            self
+        }
+    };
+    ($(#[$doc:meta])* projection) => {
+        $(#[$doc])*
+        pub fn projection<I, S>(mut self, columns: I) -> Self
+        where
+            I: IntoIterator<Item = S>,
+            S: Into<String>,
+        {
+            self.projection = Some(columns.into_iter().map(Into::into).collect());
+            self
+        }
+    };
+    ($(#[$doc:meta])* schema) => {
+        $(#[$doc])*
+        pub fn schema(mut self, schema: SchemaRef) -> Self {
+            self.schema = Some(schema);
+            self
+        }
+    };
+    ($(#[$doc:meta])* infer_rows) => {
+        $(#[$doc])*
+        pub fn infer_rows(mut self, rows: usize) -> Self {
+            self.infer_rows = rows;
+            self
+        }
+    };
+    ($(#[$doc:meta])* timestamp_columns) => {
+        $(#[$doc])*
+        pub fn timestamp_columns<I, S>(mut self, columns: I) -> Self
+        where
+            I: IntoIterator<Item = S>,
+            S: Into<String>,
+        {
+            self.timestamp_columns = columns.into_iter().map(Into::into).collect();
+            self
+        }
+    };
+}
+
 mod counting;
 mod error;
+mod source;
 #[cfg(any(feature = "csv", feature = "json"))]
 mod text;
 
@@ -392,7 +443,7 @@ pub fn open_as(
                 Some(FileParserOptions::Csv(o)) => o,
                 _ => CsvOptions::default(),
             };
-            Ok(Box::new(csv::CsvSource::open(path, options)?))
+            Ok(Box::new(csv::open(path, options)?))
         }
         #[cfg(feature = "json")]
         FileFormat::Json => {
@@ -400,7 +451,7 @@ pub fn open_as(
                 Some(FileParserOptions::Json(o)) => o,
                 _ => JsonOptions::default(),
             };
-            Ok(Box::new(json::JsonSource::open(path, options)?))
+            Ok(Box::new(json::open(path, options)?))
         }
         #[cfg(feature = "parquet")]
         FileFormat::Parquet => {
@@ -408,7 +459,7 @@ pub fn open_as(
                 Some(FileParserOptions::Parquet(o)) => o,
                 _ => ParquetOptions::default(),
             };
-            Ok(Box::new(parquet::ParquetSource::open(path, options)?))
+            Ok(Box::new(parquet::open(path, options)?))
         }
         #[cfg(feature = "ipc")]
         FileFormat::Feather => {
@@ -416,7 +467,7 @@ pub fn open_as(
                 Some(FileParserOptions::Feather(o)) => o,
                 _ => FeatherOptions::default(),
             };
-            Ok(Box::new(ipc::FeatherSource::open(path, options)?))
+            Ok(Box::new(ipc::open(path, options)?))
         }
         #[cfg(feature = "orc")]
         FileFormat::Orc => {
@@ -424,7 +475,7 @@ pub fn open_as(
                 Some(FileParserOptions::Orc(o)) => o,
                 _ => OrcOptions::default(),
             };
-            Ok(Box::new(orc::OrcSource::open(path, options)?))
+            Ok(Box::new(orc::open(path, options)?))
         }
         #[allow(unreachable_patterns)]
         disabled => Err(Error::new(
@@ -440,37 +491,4 @@ pub fn open_as(
         )
         .with_format(disabled)),
     }
-}
-
-/// Looks up projected column names in a schema; the indices come sorted (file order).
-///
-/// An unknown name is an [`ErrorKind::Schema`] error listing the columns the file has.
-pub(crate) fn projection_indices(
-    schema: &arrow_schema::Schema,
-    names: &[String],
-    path: &Path,
-    format: FileFormat,
-) -> Result<Vec<usize>, Error> {
-    let mut indices = names
-        .iter()
-        .map(|name| {
-            schema.index_of(name).map_err(|_| {
-                let available: Vec<&str> =
-                    schema.fields().iter().map(|f| f.name().as_str()).collect();
-                Error::new(
-                    ErrorKind::Schema,
-                    path,
-                    format!(
-                        "projected column `{name}` is not in the file; its columns are {}",
-                        available.join(", ")
-                    ),
-                )
-                .with_format(format)
-                .with_column(name.clone())
-            })
-        })
-        .collect::<Result<Vec<usize>, Error>>()?;
-    indices.sort_unstable();
-    indices.dedup();
-    Ok(indices)
 }

@@ -1,10 +1,9 @@
 //! What CSV and JSON share: timestamp columns and locating errors in text.
 
-use std::path::Path;
-
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
 
-use crate::{Error, ErrorKind, FileFormat};
+use crate::source::SourceFile;
+use crate::{Error, ErrorKind};
 
 /// The type text timestamps are read as: nanoseconds since the Unix epoch, UTC.
 ///
@@ -20,23 +19,21 @@ pub(crate) const TIMESTAMP: DataType = DataType::Timestamp(TimeUnit::Nanosecond,
 pub(crate) fn promote_timestamps(
     schema: Schema,
     forced: &[String],
-    path: &Path,
-    format: FileFormat,
+    file: &SourceFile,
     auto: impl Fn(usize, &Field) -> bool,
 ) -> Result<Schema, Error> {
     for name in forced {
         if schema.field_with_name(name).is_err() {
             let available: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
-            return Err(Error::new(
-                ErrorKind::Schema,
-                path,
-                format!(
-                    "timestamp column `{name}` is not in the file; its columns are {}",
-                    available.join(", ")
-                ),
-            )
-            .with_format(format)
-            .with_column(name.clone()));
+            return Err(file
+                .error(
+                    ErrorKind::Schema,
+                    format!(
+                        "timestamp column `{name}` is not in the file; its columns are {}",
+                        available.join(", ")
+                    ),
+                )
+                .with_column(name.clone()));
         }
     }
     let fields: Vec<Field> = schema

@@ -73,6 +73,23 @@ struct Reader {
 }
 
 impl Reader {
+    fn new(decoder: FlightDataDecoder, schema: SchemaRef, deadline: Deadline) -> Self {
+        Reader {
+            decoder,
+            schema,
+            deadline,
+            done: false,
+        }
+    }
+
+    /// The `Debug` output of the stream named `name` that reads with this reader.
+    fn fmt_as(&self, name: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct(name)
+            .field("schema", &self.schema)
+            .field("done", &self.done)
+            .finish()
+    }
+
     fn poll_next_data(
         &mut self,
         cx: &mut Context<'_>,
@@ -125,12 +142,7 @@ pub struct RecordBatchStream {
 impl RecordBatchStream {
     pub(crate) fn new(decoder: FlightDataDecoder, schema: SchemaRef, deadline: Deadline) -> Self {
         RecordBatchStream {
-            reader: Reader {
-                decoder,
-                schema,
-                deadline,
-                done: false,
-            },
+            reader: Reader::new(decoder, schema, deadline),
         }
     }
 
@@ -142,10 +154,7 @@ impl RecordBatchStream {
 
 impl fmt::Debug for RecordBatchStream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RecordBatchStream")
-            .field("schema", &self.reader.schema)
-            .field("done", &self.reader.done)
-            .finish()
+        self.reader.fmt_as("RecordBatchStream", f)
     }
 }
 
@@ -181,12 +190,7 @@ pub struct ChunkStream {
 impl ChunkStream {
     pub(crate) fn new(decoder: FlightDataDecoder, schema: SchemaRef, deadline: Deadline) -> Self {
         ChunkStream {
-            reader: Reader {
-                decoder,
-                schema,
-                deadline,
-                done: false,
-            },
+            reader: Reader::new(decoder, schema, deadline),
         }
     }
 
@@ -198,10 +202,7 @@ impl ChunkStream {
 
 impl fmt::Debug for ChunkStream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ChunkStream")
-            .field("schema", &self.reader.schema)
-            .field("done", &self.reader.done)
-            .finish()
+        self.reader.fmt_as("ChunkStream", f)
     }
 }
 
