@@ -6,13 +6,14 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use influxdb3_lp::{LineEncoder, ToLineProtocol};
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
-use tokio::sync::{Semaphore, mpsc, oneshot, watch};
+use tokio::sync::{Semaphore, SemaphorePermit, mpsc, oneshot, watch};
 use tokio::task::{Id, JoinSet};
 use tokio::time::Instant;
 
@@ -54,6 +55,9 @@ enum Command {
     },
     Flush(oneshot::Sender<FlushSummary>),
     Close(oneshot::Sender<CloseSummary>),
+    /// A caller found the buffer full: send the partial batches now rather than at
+    /// `flush_interval`, since waiting for them is what keeps the room from freeing up.
+    NeedRoom,
 }
 
 /// The bounds on what the writer holds, shared by the handles and the background task.
@@ -62,6 +66,19 @@ struct Shared {
     bytes: Semaphore,
     max_lines: usize,
     max_bytes: usize,
+    /// Calls of [`Writer::write`] waiting for room; while any wait, the background task
+    /// sends every partial batch as soon as it has it.
+    waiting: AtomicUsize,
+}
+
+/// Counts one caller in [`Shared::waiting`] until dropped (also when the `write` future
+/// is dropped while waiting).
+struct WaitingForRoom<'a>(&'a AtomicUsize);
+
+impl Drop for WaitingForRoom<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// The batching writer (the Python client's batching mode).
@@ -77,7 +94,10 @@ struct Shared {
 /// Memory is bounded: the writer holds at most `max_buffered_lines` lines and
 /// `max_buffered_bytes` bytes (buffered, in flight or waiting for a retry); past that,
 /// [`write`](Writer::write) waits and [`try_write`](Writer::try_write) fails with
-/// [`ErrorKind::BufferFull`].
+/// [`ErrorKind::BufferFull`]. A full buffer is also a flush trigger: while a `write` waits
+/// for room, and once after a `try_write` is refused for lack of room, the writer sends
+/// its partial batches right away (each after its jitter) instead of at `flush_interval`,
+/// so a producer that keeps the buffer full is never held up by the interval.
 ///
 /// Handles are cheap to clone and share one background task; `close` on any of them closes
 /// the writer for all. The task runs on the tokio runtime the writer was created on: close
@@ -145,6 +165,7 @@ impl<T: WriteTransport> Writer<T> {
             bytes: Semaphore::new(options.max_buffered_bytes),
             max_lines: options.max_buffered_lines,
             max_bytes: options.max_buffered_bytes,
+            waiting: AtomicUsize::new(0),
         });
         let (tx, rx) = mpsc::unbounded_channel();
         let (cancel, cancelled) = watch::channel(false);
@@ -181,6 +202,9 @@ impl<T: WriteTransport> Writer<T> {
     /// (backpressure). Returns once the lines are buffered, not when they are written: the
     /// outcome goes to the observer.
     ///
+    /// While it waits, the writer sends its partial batches at once rather than at
+    /// `flush_interval`, so the wait lasts only as long as the requests that free the room.
+    ///
     /// A record larger than the whole buffer is handed over in parts as room frees up; if
     /// this future is dropped midway, the parts handed over so far are written and the
     /// rest is not.
@@ -197,20 +221,8 @@ impl<T: WriteTransport> Writer<T> {
             } else {
                 lines::prefix(&data, self.shared.max_lines, self.shared.max_bytes)
             };
-            let (lines_permit, bytes_permit) = (permits(n)?, permits(len)?);
-            let closed = |_| Error::new(ErrorKind::Closed, "the writer is closed");
-            let held_lines = self
-                .shared
-                .lines
-                .acquire_many(lines_permit)
-                .await
-                .map_err(closed)?;
-            let held_bytes = self
-                .shared
-                .bytes
-                .acquire_many(bytes_permit)
-                .await
-                .map_err(closed)?;
+            let held_lines = self.acquire(&self.shared.lines, permits(n)?).await?;
+            let held_bytes = self.acquire(&self.shared.bytes, permits(len)?).await?;
             let chunk = data.split_to(len);
             self.send(params, chunk, n)?;
             held_lines.forget();
@@ -250,6 +262,7 @@ impl<T: WriteTransport> Writer<T> {
             Ok(p) => p,
             Err(tokio::sync::TryAcquireError::Closed) => return Err(closed()),
             Err(tokio::sync::TryAcquireError::NoPermits) => {
+                self.request_room();
                 return Err(full("max_buffered_lines reached"));
             }
         };
@@ -257,6 +270,7 @@ impl<T: WriteTransport> Writer<T> {
             Ok(p) => p,
             Err(tokio::sync::TryAcquireError::Closed) => return Err(closed()),
             Err(tokio::sync::TryAcquireError::NoPermits) => {
+                self.request_room();
                 return Err(full("max_buffered_bytes reached"));
             }
         };
@@ -341,6 +355,34 @@ impl<T: WriteTransport> Writer<T> {
         Ok((data, count))
     }
 
+    /// Takes `n` permits from `semaphore` (the line or the byte bound), waiting for them if
+    /// need be; while waiting, this caller counts in [`Shared::waiting`] so that the
+    /// background task sends its partial batches at once.
+    async fn acquire<'a>(
+        &self,
+        semaphore: &'a Semaphore,
+        n: u32,
+    ) -> Result<SemaphorePermit<'a>, Error> {
+        let closed = || Error::new(ErrorKind::Closed, "the writer is closed");
+        match semaphore.try_acquire_many(n) {
+            Ok(held) => return Ok(held),
+            Err(tokio::sync::TryAcquireError::Closed) => return Err(closed()),
+            Err(tokio::sync::TryAcquireError::NoPermits) => {}
+        }
+        self.shared.waiting.fetch_add(1, Ordering::SeqCst);
+        let _waiting = WaitingForRoom(&self.shared.waiting);
+        // Sent after this caller's earlier lines, so the task handles those first; the
+        // count above makes it also send lines other handles write while this one waits.
+        self.request_room();
+        semaphore.acquire_many(n).await.map_err(|_| closed())
+    }
+
+    /// Asks the background task to send its partial batches now. A closed writer needs
+    /// nothing sent: the caller's own acquire or send reports the closure.
+    fn request_room(&self) {
+        let _ = self.tx.send(Command::NeedRoom);
+    }
+
     fn send(&self, params: &WriteParams, data: Bytes, lines: usize) -> Result<(), Error> {
         self.tx
             .send(Command::Write {
@@ -413,6 +455,10 @@ impl<T: WriteTransport> Worker<T> {
         let mut close_deadline: Option<Instant> = None;
         let mut dropped = false;
         loop {
+            if self.shared.waiting.load(Ordering::SeqCst) > 0 {
+                // A caller waits for room: partial batches go now, not at flush_interval.
+                self.cut_where(|_| true);
+            }
             self.start_jobs();
             self.answer_flushes();
             if close_deadline.is_some() && self.pending.is_empty() {
@@ -483,6 +529,7 @@ impl<T: WriteTransport> Worker<T> {
                 self.flush_waiters.push((self.next_id, reply));
             }
             Command::Close(reply) => closers.push(reply),
+            Command::NeedRoom => self.cut_where(|_| true),
         }
     }
 

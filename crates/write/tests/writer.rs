@@ -514,3 +514,87 @@ async fn no_line_is_lost_or_duplicated_under_transient_failures() {
     let distinct = common::query(&emulator, "noloss", "SELECT COUNT(DISTINCT v) AS n FROM m").await;
     assert_eq!(distinct[0]["n"].as_u64(), Some(summary.accepted_lines));
 }
+
+/// `n` lines `m,k=v i=<i>i <i>` for `i` in `first..first + n`, as one record.
+fn lines(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("m,k=v i={i}i {i}\n"))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_full_buffer_sends_partial_batches_at_once() {
+    let emulator = emulator().await;
+    // flush_interval is a minute, so any stall waiting for it fails the timeout below. The
+    // buffer holds one batch (max_buffered_lines is raised to batch_size); 600-line records
+    // never fill a batch by size, and the second one always finds no room, so every record
+    // after the first waits for the partial batch before it.
+    let writer = Writer::new(
+        transport(&emulator),
+        fast()
+            .flush_interval(Duration::from_secs(60))
+            .batch_size(1000)
+            .max_buffered_lines(1000),
+        (),
+    );
+    let params = WriteParams::new("full");
+    let (records, per_record) = (34, 600);
+    let written = tokio::time::timeout(Duration::from_secs(10), async {
+        for r in 0..records {
+            writer
+                .write(&params, lines(r * per_record, per_record).as_str())
+                .await
+                .expect("write");
+        }
+    })
+    .await;
+    assert!(
+        written.is_ok(),
+        "writes waited for flush_interval instead of sending partial batches"
+    );
+    let summary = tokio::time::timeout(Duration::from_secs(10), writer.close())
+        .await
+        .expect("close in time")
+        .expect("close");
+    let total = (records * per_record) as u64;
+    assert_eq!((summary.accepted_lines, summary.failed_lines), (total, 0));
+    assert_eq!(emulator.stats().lines_accepted("full"), total);
+    assert_eq!(count(&emulator, "full", "m").await, total);
+}
+
+#[tokio::test]
+async fn a_refused_try_write_sends_partial_batches_at_once() {
+    let emulator = emulator().await;
+    let writer = Writer::new(
+        transport(&emulator),
+        fast()
+            .flush_interval(Duration::from_secs(60))
+            .batch_size(1000)
+            .max_buffered_lines(1000),
+        (),
+    );
+    let params = WriteParams::new("tryfull");
+    writer
+        .try_write(&params, lines(0, 600).as_str())
+        .expect("room for the first record");
+    let err = writer
+        .try_write(&params, lines(600, 600).as_str())
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::BufferFull);
+    // The refusal sent the partial batch: the room comes back long before flush_interval.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while writer.available_lines() < 1000 {
+        assert!(
+            Instant::now() < deadline,
+            "the refused try_write did not send the partial batch"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(emulator.stats().lines_accepted("tryfull"), 600);
+    writer
+        .try_write(&params, lines(600, 600).as_str())
+        .expect("room after the partial batch was sent");
+    let summary = writer.close().await.expect("close");
+    assert_eq!((summary.accepted_lines, summary.failed_lines), (1200, 0));
+    assert_eq!(count(&emulator, "tryfull", "m").await, 1200);
+}
