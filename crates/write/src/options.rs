@@ -52,8 +52,9 @@ pub struct WriteOptions {
     /// The most bytes in one request (default 8 MiB, below the server's 10 MiB limit).
     pub max_batch_bytes: usize,
     /// The most lines the writer holds, buffered, in flight or waiting for a retry
-    /// (default 100 000). Writers wait (or `try_write` fails) when it is reached.
-    /// Raised to `batch_size` if smaller.
+    /// (default 100 000). Writers wait (or `try_write` fails) when it is reached, and a
+    /// writer waiting for room makes the partial batches go out at once rather than after
+    /// `flush_interval`. Raised to `batch_size` if smaller.
     pub max_buffered_lines: usize,
     /// The most bytes the writer holds, like `max_buffered_lines` (default 64 MiB).
     /// Raised to `max_batch_bytes` if smaller.
