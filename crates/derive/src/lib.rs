@@ -59,9 +59,10 @@
 //! # Ok::<(), influxdb3_lp::Error>(())
 //! ```
 //!
-//! The generated `encode_to` builds an `influxdb3_lp::Point` from the struct and writes it with
-//! `LineEncoder::write_point`, so tags are written sorted, NaN/±Inf floats are dropped and
-//! counted, and names are checked and escaped exactly as for a `Point`.
+//! The generated `encode_to` writes the struct straight into the encoder with
+//! `LineEncoder::line` (a `LineBuilder`, no `Point` in between), with the tags in sorted
+//! order, so default tags are merged, NaN/±Inf floats are dropped and counted, and names are
+//! checked and escaped exactly as for a `Point`.
 
 mod attr;
 
@@ -89,7 +90,10 @@ fn expand(input: &DeriveInput, record: &Record) -> TokenStream2 {
     let krate = &record.krate;
     let measurement = &record.measurement;
 
-    let tags = record.tags.iter().map(|m| {
+    // The line builder takes tags sorted by key; the keys are known here, so sort them now.
+    let mut sorted_tags: Vec<_> = record.tags.iter().collect();
+    sorted_tags.sort_by(|a, b| a.name.cmp(&b.name));
+    let tags = sorted_tags.into_iter().map(|m| {
         let ident = &m.ident;
         let key = &m.name;
         // Spanned on the member's type so that a type without `AsRef<str>` is reported there.
@@ -97,12 +101,12 @@ fn expand(input: &DeriveInput, record: &Record) -> TokenStream2 {
         if m.optional {
             quote! {
                 if let ::core::option::Option::Some(value) = &self.#ident {
-                    point = point.tag(#key, #as_str(value));
+                    line = line.tag(#key, #as_str(value));
                 }
             }
         } else {
             quote! {
-                point = point.tag(#key, #as_str(&self.#ident));
+                line = line.tag(#key, #as_str(&self.#ident));
             }
         }
     });
@@ -117,13 +121,13 @@ fn expand(input: &DeriveInput, record: &Record) -> TokenStream2 {
             quote! {
                 if let ::core::option::Option::Some(value) = &self.#ident {
                     let value: #krate::FieldValue = #into(::core::clone::Clone::clone(value));
-                    point = point.field(#key, value);
+                    line = line.field(#key, value);
                 }
             }
         } else {
             quote! {
                 let value: #krate::FieldValue = #into(::core::clone::Clone::clone(&self.#ident));
-                point = point.field(#key, value);
+                line = line.field(#key, value);
             }
         }
     });
@@ -154,13 +158,13 @@ fn expand(input: &DeriveInput, record: &Record) -> TokenStream2 {
         if ts.optional {
             quote! {
                 if let ::core::option::Option::Some(value) = self.#ident {
-                    point = point.timestamp(#convert);
+                    line = line.timestamp(#convert);
                 }
             }
         } else {
             quote! {
                 let value = self.#ident;
-                point = point.timestamp(#convert);
+                line = line.timestamp(#convert);
             }
         }
     });
@@ -172,11 +176,12 @@ fn expand(input: &DeriveInput, record: &Record) -> TokenStream2 {
                 &self,
                 encoder: &mut #krate::LineEncoder,
             ) -> ::core::result::Result<(), #krate::Error> {
-                let mut point = #krate::Point::new(#measurement);
+                #[allow(unused_mut)]
+                let mut line = encoder.line(#measurement)?;
                 #(#tags)*
                 #(#fields)*
                 #timestamp
-                encoder.write_point(&point)
+                line.finish()
             }
         }
     }

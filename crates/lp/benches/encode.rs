@@ -59,6 +59,7 @@ fn bench_point(c: &mut Criterion, id: &str, point: &Point) {
         })
     });
     let mut out = Vec::with_capacity(line.len() * POINTS);
+    group.throughput(Throughput::Bytes((line.len() * POINTS) as u64));
     group.bench_function(format!("{id}_memcpy"), |b| {
         b.iter(|| {
             out.clear();
@@ -182,6 +183,7 @@ fn bench_batch(
         })
     });
     let mut out = Vec::with_capacity(output.len());
+    group.throughput(Throughput::Bytes(output.len() as u64));
     group.bench_function(format!("{id}_memcpy"), |b| {
         b.iter(|| {
             out.clear();
@@ -189,6 +191,7 @@ fn bench_batch(
             black_box(out.len())
         })
     });
+    group.throughput(Throughput::Elements(rows));
     group.bench_function(format!("{id}_as_points"), |b| {
         b.iter(|| {
             encoder.clear();

@@ -13,7 +13,7 @@ use arrow_buffer::{BooleanBuffer, NullBuffer};
 use arrow_schema::{DataType, TimeUnit};
 
 use crate::encoder::{
-    Name, write_float, write_float32, write_int, write_name, write_string_value, write_uint,
+    Name, put, write_float, write_float32, write_int, write_name, write_string_value, write_uint,
 };
 use crate::error::snippet;
 use crate::{Error, LineEncoder, Precision, Timestamp, ToLineProtocol};
@@ -155,7 +155,7 @@ enum StrColumn<'a> {
     LargeUtf8(&'a LargeStringArray),
     Utf8View(&'a StringViewArray),
     Dictionary {
-        array: &'a dyn Array,
+        nulls: Option<&'a NullBuffer>,
         keys: Vec<usize>,
         values: Box<StrColumn<'a>>,
     },
@@ -183,13 +183,23 @@ impl<'a> StrColumn<'a> {
                     dict.normalized_keys()
                 };
                 Self::Dictionary {
-                    array,
+                    nulls: array.nulls(),
                     keys,
                     values: Box::new(values),
                 }
             }
             _ => return None,
         })
+    }
+
+    /// The number of values.
+    fn len(&self) -> usize {
+        match self {
+            Self::Utf8(a) => a.len(),
+            Self::LargeUtf8(a) => a.len(),
+            Self::Utf8View(a) => a.len(),
+            Self::Dictionary { keys, .. } => keys.len(),
+        }
     }
 
     /// The value at `row`, or `None` when null.
@@ -200,11 +210,11 @@ impl<'a> StrColumn<'a> {
             Self::LargeUtf8(a) => a.is_valid(row).then(|| a.value(row)),
             Self::Utf8View(a) => a.is_valid(row).then(|| a.value(row)),
             Self::Dictionary {
-                array,
+                nulls,
                 keys,
                 values,
             } => {
-                if array.is_null(row) {
+                if !is_valid(*nulls, row) {
                     return None;
                 }
                 values.get(*keys.get(row)?)
@@ -231,7 +241,7 @@ enum Values<'a> {
 }
 
 struct FieldColumn<'a> {
-    /// The escaped key followed by `=`.
+    /// `,`, the escaped key and `=`.
     key: Box<[u8]>,
     name: &'a str,
     nulls: Option<&'a NullBuffer>,
@@ -239,14 +249,27 @@ struct FieldColumn<'a> {
 }
 
 enum TagSlot<'a> {
-    /// A tag column: `,key=` escaped, the column name, and its values.
+    /// A tag column: `,key=` escaped, the column name, its values, and for a dictionary
+    /// column each dictionary value's `,key=value` once it has been escaped.
     Column {
         key: Box<[u8]>,
         name: &'a str,
         values: StrColumn<'a>,
+        dictionary: Vec<DictionaryTag>,
     },
     /// A default tag of the encoder: `,key=value` escaped, or `None` for an empty value.
     Default(Option<Box<[u8]>>),
+}
+
+/// A dictionary value of a tag column, escaped on first use.
+#[derive(Clone)]
+enum DictionaryTag {
+    /// Not seen yet.
+    Unknown,
+    /// Null or empty: the tag is left out.
+    Dropped,
+    /// `,key=value` escaped.
+    Written(Box<[u8]>),
 }
 
 struct TimestampColumn<'a> {
@@ -408,10 +431,17 @@ impl<'a> RecordBatchLines<'a> {
                 reason,
             })?;
             key.push(b'=');
+            let dictionary = match &values {
+                StrColumn::Dictionary { values, .. } => {
+                    vec![DictionaryTag::Unknown; values.len()]
+                }
+                _ => Vec::new(),
+            };
             tags.push(TagSlot::Column {
                 key: key.into_boxed_slice(),
                 name,
                 values,
+                dictionary,
             });
         }
         tags.extend(
@@ -455,7 +485,7 @@ impl<'a> RecordBatchLines<'a> {
                     StrColumn::new(column).ok_or_else(|| unsupported(name, other, "field"))?,
                 ),
             };
-            let mut key = Vec::new();
+            let mut key = vec![b','];
             write_name(&mut key, name, Name::FieldKey).map_err(|reason| {
                 Error::InvalidFieldKey {
                     measurement: snippet(measurement_name),
@@ -493,12 +523,18 @@ fn is_valid(nulls: Option<&NullBuffer>, row: usize) -> bool {
 
 impl ToLineProtocol for RecordBatchLines<'_> {
     fn encode_to(&self, encoder: &mut LineEncoder) -> Result<(), Error> {
-        let plan = self.plan(encoder)?;
+        let mut plan = self.plan(encoder)?;
         let rows = self.batch.num_rows();
-        encoder.buf.reserve(rows * 16);
+        // Reserve for the whole batch once, from the size of its first rows.
+        const SAMPLE_ROWS: usize = 64;
+        let first = encoder.buf.len();
         for row in 0..rows {
+            if row == SAMPLE_ROWS {
+                let per_row = (encoder.buf.len() - first).div_ceil(SAMPLE_ROWS);
+                encoder.buf.reserve((rows - row) * (per_row + per_row / 8));
+            }
             let start = encoder.buf.len();
-            match encode_row(&plan, encoder, row) {
+            match encode_row(&mut plan, encoder, row) {
                 Ok(true) => encoder.end_line(),
                 Ok(false) => {
                     encoder.buf.truncate(start);
@@ -523,12 +559,28 @@ impl ToLineProtocol for RecordBatchLines<'_> {
     }
 }
 
+/// Appends `,key=value` for a tag value of a row, or counts it as dropped when empty.
+#[inline]
+fn write_tag_value(
+    buf: &mut Vec<u8>,
+    stats: &mut crate::EncodeStats,
+    key: &[u8],
+    value: &str,
+) -> Result<(), &'static str> {
+    if value.is_empty() {
+        stats.dropped_tags += 1;
+        return Ok(());
+    }
+    put(buf, key);
+    write_name(buf, value, Name::TagValue)
+}
+
 /// Writes one row without its `\n`; `Ok(false)` when it has no non-null field.
 #[inline]
-fn encode_row(plan: &Plan<'_>, encoder: &mut LineEncoder, row: usize) -> Result<bool, Error> {
+fn encode_row(plan: &mut Plan<'_>, encoder: &mut LineEncoder, row: usize) -> Result<bool, Error> {
     let measurement = match &plan.measurement {
         MeasurementSource::Fixed(name, escaped) => {
-            encoder.buf.extend_from_slice(escaped);
+            put(&mut encoder.buf, escaped);
             *name
         }
         MeasurementSource::Column(name, values) => {
@@ -542,24 +594,70 @@ fn encode_row(plan: &Plan<'_>, encoder: &mut LineEncoder, row: usize) -> Result<
         }
     };
 
-    for slot in &plan.tags {
-        match slot {
-            TagSlot::Default(Some(encoded)) => encoder.buf.extend_from_slice(encoded),
-            TagSlot::Default(None) => encoder.stats.dropped_tags += 1,
-            TagSlot::Column { key, name, values } => match values.get(row) {
-                None | Some("") => encoder.stats.dropped_tags += 1,
+    for slot in &mut plan.tags {
+        let (key, name, values, dictionary) = match slot {
+            TagSlot::Default(Some(encoded)) => {
+                put(&mut encoder.buf, encoded);
+                continue;
+            }
+            TagSlot::Default(None) => {
+                encoder.stats.dropped_tags += 1;
+                continue;
+            }
+            TagSlot::Column {
+                key,
+                name,
+                values,
+                dictionary,
+            } => (key, *name, values, dictionary),
+        };
+        let invalid = |value: &str, reason| Error::InvalidTagValue {
+            measurement: snippet(measurement),
+            key: snippet(name),
+            value: snippet(value),
+            reason,
+        };
+        let StrColumn::Dictionary {
+            nulls,
+            keys,
+            values: dictionary_values,
+        } = values
+        else {
+            match values.get(row) {
+                None => encoder.stats.dropped_tags += 1,
                 Some(value) => {
-                    encoder.buf.extend_from_slice(key);
-                    write_name(&mut encoder.buf, value, Name::TagValue).map_err(|reason| {
-                        Error::InvalidTagValue {
-                            measurement: snippet(measurement),
-                            key: snippet(name),
-                            value: snippet(value),
-                            reason,
-                        }
-                    })?;
+                    write_tag_value(&mut encoder.buf, &mut encoder.stats, key, value)
+                        .map_err(|reason| invalid(value, reason))?;
                 }
-            },
+            }
+            continue;
+        };
+        // A dictionary value is escaped once, the first time a row uses it.
+        let index = match keys.get(row) {
+            Some(&index) if is_valid(*nulls, row) => index,
+            _ => {
+                encoder.stats.dropped_tags += 1;
+                continue;
+            }
+        };
+        let Some(cached) = dictionary.get_mut(index) else {
+            encoder.stats.dropped_tags += 1;
+            continue;
+        };
+        if let DictionaryTag::Unknown = cached {
+            *cached = match dictionary_values.get(index) {
+                None | Some("") => DictionaryTag::Dropped,
+                Some(value) => {
+                    let mut encoded = key.to_vec();
+                    write_name(&mut encoded, value, Name::TagValue)
+                        .map_err(|reason| invalid(value, reason))?;
+                    DictionaryTag::Written(encoded.into_boxed_slice())
+                }
+            };
+        }
+        match cached {
+            DictionaryTag::Written(encoded) => put(&mut encoder.buf, encoded),
+            _ => encoder.stats.dropped_tags += 1,
         }
     }
 
@@ -570,28 +668,21 @@ fn encode_row(plan: &Plan<'_>, encoder: &mut LineEncoder, row: usize) -> Result<
             encoder.stats.dropped_fields += 1;
             continue;
         }
-        // Floats that cannot be written and null strings are dropped before the key is.
-        let finite = match &field.values {
-            Values::F16(v) => v[row].to_f32().is_finite(),
-            Values::F32(v) => v[row].is_finite(),
-            Values::F64(v) => v[row].is_finite(),
-            Values::Str(s) => s.get(row).is_some(),
-            _ => true,
-        };
-        if !finite {
-            encoder.stats.dropped_fields += 1;
-            continue;
-        }
         let buf = &mut encoder.buf;
-        if !first {
-            buf.push(b',');
-        }
-        first = false;
-        buf.extend_from_slice(&field.key);
-        match &field.values {
-            Values::F16(v) => write_float32(buf, v[row].to_f32()),
-            Values::F32(v) => write_float32(buf, v[row]),
-            Values::F64(v) => write_float(buf, v[row]),
+        let start = buf.len();
+        // The key with its leading `,`, but for the first field written.
+        put(buf, &field.key[usize::from(first)..]);
+        // Floats that cannot be written and null strings are left out, key and all.
+        let written = match &field.values {
+            Values::F16(v) => write_finite_f32(buf, v[row].to_f32()),
+            Values::F32(v) => write_finite_f32(buf, v[row]),
+            Values::F64(v) => {
+                let v = v[row];
+                v.is_finite() && {
+                    write_float(buf, v);
+                    true
+                }
+            }
             Values::I8(v) => write_int_i(buf, i64::from(v[row])),
             Values::I16(v) => write_int_i(buf, i64::from(v[row])),
             Values::I32(v) => write_int_i(buf, i64::from(v[row])),
@@ -600,15 +691,27 @@ fn encode_row(plan: &Plan<'_>, encoder: &mut LineEncoder, row: usize) -> Result<
             Values::U16(v) => write_uint_u(buf, u64::from(v[row])),
             Values::U32(v) => write_uint_u(buf, u64::from(v[row])),
             Values::U64(v) => write_uint_u(buf, v[row]),
-            Values::Bool(v) => buf.extend_from_slice(if v.value(row) { b"true" } else { b"false" }),
-            Values::Str(s) => {
-                let value = s.get(row).unwrap_or_default();
-                write_string_value(buf, value).map_err(|len| Error::FieldValueTooLong {
-                    measurement: snippet(measurement),
-                    key: snippet(field.name),
-                    len,
-                })?;
+            Values::Bool(v) => {
+                buf.extend_from_slice(if v.value(row) { b"true" } else { b"false" });
+                true
             }
+            Values::Str(s) => match s.get(row) {
+                None => false,
+                Some(value) => {
+                    write_string_value(buf, value).map_err(|len| Error::FieldValueTooLong {
+                        measurement: snippet(measurement),
+                        key: snippet(field.name),
+                        len,
+                    })?;
+                    true
+                }
+            },
+        };
+        if written {
+            first = false;
+        } else {
+            buf.truncate(start);
+            encoder.stats.dropped_fields += 1;
         }
     }
     if first {
@@ -624,7 +727,7 @@ fn encode_row(plan: &Plan<'_>, encoder: &mut LineEncoder, row: usize) -> Result<
             });
         }
         let timestamp = Timestamp::new(ts.values[row], ts.unit);
-        let value = timestamp.in_precision(encoder.precision()).ok_or_else(|| {
+        let value = timestamp.in_precision(encoder.precision).ok_or_else(|| {
             Error::TimestampOutOfRange {
                 measurement: snippet(measurement),
                 timestamp,
@@ -636,14 +739,25 @@ fn encode_row(plan: &Plan<'_>, encoder: &mut LineEncoder, row: usize) -> Result<
     Ok(true)
 }
 
+/// Writes a finite f32 and returns true; returns false, writing nothing, for NaN/±Inf.
 #[inline]
-fn write_int_i(buf: &mut Vec<u8>, v: i64) {
-    write_int(buf, v);
-    buf.push(b'i');
+fn write_finite_f32(buf: &mut Vec<u8>, v: f32) -> bool {
+    v.is_finite() && {
+        write_float32(buf, v);
+        true
+    }
 }
 
 #[inline]
-fn write_uint_u(buf: &mut Vec<u8>, v: u64) {
+fn write_int_i(buf: &mut Vec<u8>, v: i64) -> bool {
+    write_int(buf, v);
+    buf.push(b'i');
+    true
+}
+
+#[inline]
+fn write_uint_u(buf: &mut Vec<u8>, v: u64) -> bool {
     write_uint(buf, v);
     buf.push(b'u');
+    true
 }

@@ -41,30 +41,77 @@ const fn escape_table(escaped: &[u8], reject_control: bool, reject_nul: bool) ->
 static MEASUREMENT: [u8; 256] = escape_table(b"\\, ", true, true);
 /// Tag keys, tag values and field keys: escape `\`, `,`, `=` and space; reject LF, CR, tab.
 static KEY: [u8; 256] = escape_table(b"\\,= ", true, false);
-/// String field values: escape `\` and `"`.
-static STRING: [u8; 256] = escape_table(b"\\\"", false, false);
 
 /// Appends `s` to `buf` escaped per `table`, or returns why `s` cannot be written.
+///
+/// Most names need no escaping: one branch-free pass over the bytes decides that, and the
+/// whole name is then copied at once.
 #[inline]
 fn escape_into(buf: &mut Vec<u8>, s: &str, table: &[u8; 256]) -> Result<(), &'static str> {
     let bytes = s.as_bytes();
-    let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
+    let special = bytes
+        .iter()
+        .fold(PLAIN, |acc, &b| acc | table[usize::from(b)]);
+    if special == PLAIN {
+        put(buf, bytes);
+        return Ok(());
+    }
+    escape_slow(buf, bytes, table)
+}
+
+/// [`escape_into`] for a name that holds at least one byte to escape or reject.
+#[cold]
+fn escape_slow(buf: &mut Vec<u8>, bytes: &[u8], table: &[u8; 256]) -> Result<(), &'static str> {
+    buf.reserve(bytes.len() * 2);
+    for &b in bytes {
         match table[usize::from(b)] {
-            PLAIN => {}
-            ESCAPE => {
-                buf.extend_from_slice(&bytes[start..i]);
-                buf.push(b'\\');
-                start = i;
-            }
+            PLAIN => buf.push(b),
+            ESCAPE => buf.extend_from_slice(&[b'\\', b]),
             REJECT_LF => return Err("contains a line feed (\\n)"),
             REJECT_CR => return Err("contains a carriage return (\\r)"),
             REJECT_TAB => return Err("contains a tab (\\t)"),
             _ => return Err("contains a NUL character"),
         }
     }
-    buf.extend_from_slice(&bytes[start..]);
     Ok(())
+}
+
+/// Appends a string field value's text with `\` and `"` escaped, copying the runs between
+/// them whole (string values can be long).
+#[inline]
+fn escape_string_into(buf: &mut Vec<u8>, s: &str) {
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for i in memchr::memchr2_iter(b'\\', b'"', bytes) {
+        buf.extend_from_slice(&bytes[start..i]);
+        buf.push(b'\\');
+        start = i;
+    }
+    buf.extend_from_slice(&bytes[start..]);
+}
+
+/// Appends `s` to `buf` like `extend_from_slice`, but copies short slices (most names, keys
+/// and numbers) with two fixed-size moves instead of a call to `memcpy`.
+#[inline(always)]
+pub(crate) fn put(buf: &mut Vec<u8>, s: &[u8]) {
+    let n = s.len();
+    let len = buf.len();
+    if n > 16 {
+        buf.extend_from_slice(s);
+    } else if let (Some(head), Some(tail)) = (s.first_chunk::<8>(), s.last_chunk::<8>()) {
+        // The first 8 bytes, then the last 8 over them (they overlap when `n < 16`).
+        buf.extend_from_slice(head);
+        buf.truncate(len + n - 8);
+        buf.extend_from_slice(tail);
+    } else if let (Some(head), Some(tail)) = (s.first_chunk::<4>(), s.last_chunk::<4>()) {
+        buf.extend_from_slice(head);
+        buf.truncate(len + n - 4);
+        buf.extend_from_slice(tail);
+    } else {
+        for &b in s {
+            buf.push(b);
+        }
+    }
 }
 
 /// The kind of a name, for validation.
@@ -112,8 +159,7 @@ pub(crate) fn write_string_value(buf: &mut Vec<u8>, s: &str) -> Result<(), usize
         return Err(s.len());
     }
     buf.push(b'"');
-    // The STRING table rejects nothing.
-    let _ = escape_into(buf, s, &STRING);
+    escape_string_into(buf, s);
     buf.push(b'"');
     Ok(())
 }
@@ -124,7 +170,7 @@ pub(crate) fn write_float(buf: &mut Vec<u8>, v: f64) {
     if !write_short_decimal(buf, v) {
         let mut b = ryu::Buffer::new();
         let s = b.format_finite(v);
-        buf.extend_from_slice(s.strip_suffix(".0").unwrap_or(s).as_bytes());
+        put(buf, s.strip_suffix(".0").unwrap_or(s).as_bytes());
     }
 }
 
@@ -137,44 +183,89 @@ const POW10: [f64; 7] = [1.0, 10.0, 100.0, 1e3, 1e4, 1e5, 1e6];
 ///
 /// Exact: for an integer `m < 2^53` and `p = 10^k`, IEEE division `m / p` is the correctly
 /// rounded value of the decimal `m / 10^k`, which is what a parser yields for its text. With
-/// `|v| * p < 1e15` the error of `(|v| * p).round()` is far below 0.5, so the first `k` that
-/// round-trips is the shortest.
+/// `|v| * p < 1e15` the error of rounding `|v| * p` is far below 0.5, and two different decimals
+/// of at most `k` fractional digits are too far apart to round to the same `v`. So it is enough
+/// to try the largest `k` (one division): if `v` is a decimal of at most `k` fractional digits,
+/// that decimal is `m / 10^k`, and stripping the trailing zeros of `m` gives the shortest form.
 #[inline]
 fn write_short_decimal(buf: &mut Vec<u8>, v: f64) -> bool {
     let a = v.abs();
     if !(1e-5..1e15).contains(&a) {
         return false;
     }
-    for (k, &p) in POW10.iter().enumerate() {
-        let scaled = a * p;
-        if scaled >= 1e15 {
-            return false;
-        }
-        let m = scaled.round();
-        if m / p != a {
-            continue;
-        }
-        if v < 0.0 {
-            buf.push(b'-');
-        }
-        // `m` is a whole number below 1e15, so the conversion is exact.
-        let mut digits = itoa::Buffer::new();
-        let digits = digits.format(m as u64).as_bytes();
-        if k == 0 {
-            buf.extend_from_slice(digits);
-        } else if digits.len() > k {
-            let (int, frac) = digits.split_at(digits.len() - k);
-            buf.extend_from_slice(int);
-            buf.push(b'.');
-            buf.extend_from_slice(frac);
-        } else {
-            buf.extend_from_slice(b"0.");
-            buf.resize(buf.len() + k - digits.len(), b'0');
-            buf.extend_from_slice(digits);
-        }
-        return true;
+    let mut k = POW10.len() - 1;
+    while a * POW10[k] >= 1e15 {
+        // `a < 1e15`, so `k = 0` always fits.
+        k -= 1;
     }
-    false
+    let p = POW10[k];
+    let scaled = a * p;
+    // Round half up; `scaled + 0.5` is exact below 2^50, and truncation is floor here. (Signed
+    // conversions are single instructions; unsigned ones are not.)
+    let m = (scaled + 0.5) as i64;
+    if !decimal_rounds_to(m.unsigned_abs(), k, a) {
+        return false;
+    }
+    // Strip up to `k` trailing zeros, 4, 2 and 1 at a time (`k <= 6`).
+    let mut m = m.unsigned_abs();
+    for (zeros, scale) in [(4, 10_000), (2, 100), (1, 10)] {
+        if k >= zeros && m.is_multiple_of(scale) {
+            m /= scale;
+            k -= zeros;
+        }
+    }
+    if v < 0.0 {
+        buf.push(b'-');
+    }
+    let mut digits = itoa::Buffer::new();
+    let digits = digits.format(m).as_bytes();
+    if k == 0 {
+        put(buf, digits);
+    } else if digits.len() > k {
+        let (int, frac) = digits.split_at(digits.len() - k);
+        put(buf, int);
+        buf.push(b'.');
+        put(buf, frac);
+    } else {
+        buf.extend_from_slice(b"0.");
+        buf.resize(buf.len() + k - digits.len(), b'0');
+        put(buf, digits);
+    }
+    true
+}
+
+/// Whether the decimal `m / 10^k` rounds (to nearest, ties to even) to exactly `a`, which is
+/// what IEEE division `m as f64 / 10^k as f64` computes, in integer arithmetic (a division
+/// costs more than the whole check). Requires `1e-5 <= a < 1e15`, `m < 2^50` and `k <= 6`.
+///
+/// With `a = M * 2^-s` (`M` the 53-bit significand, `3 <= s <= 69` in that range), the
+/// decimal rounds to `a` when it lies within half a unit in the last place of `a`, that is
+/// `|4 * m * 2^s - 4 * M * 10^k| <= 2 * 10^k` (a tie goes to the even `M`); below a power of
+/// two the gap to the next smaller float is half as wide, so the bound below `a` is `10^k`.
+#[inline]
+fn decimal_rounds_to(m: u64, k: usize, a: f64) -> bool {
+    const POW10_INT: [u64; 7] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000];
+    const HIDDEN_BIT: u64 = 1 << 52;
+    let bits = a.to_bits();
+    // `a` is a positive normal number: its biased exponent is in 1..=2046.
+    let biased_exponent = (bits >> 52) as u32;
+    let significand = (bits & (HIDDEN_BIT - 1)) | HIDDEN_BIT;
+    let s = 1075 - biased_exponent;
+    let p = u128::from(POW10_INT[k]);
+    let decimal = u128::from(m) << (s + 2);
+    let float = 4 * u128::from(significand) * p;
+    let even = significand.is_multiple_of(2);
+    if decimal >= float {
+        let d = decimal - float;
+        d < 2 * p || (d == 2 * p && even)
+    } else {
+        let d = float - decimal;
+        if significand == HIDDEN_BIT {
+            d <= p
+        } else {
+            d < 2 * p || (d == 2 * p && even)
+        }
+    }
 }
 
 /// Appends a finite f32 in its own shortest round-trip form.
@@ -183,17 +274,17 @@ fn write_short_decimal(buf: &mut Vec<u8>, v: f64) -> bool {
 pub(crate) fn write_float32(buf: &mut Vec<u8>, v: f32) {
     let mut b = ryu::Buffer::new();
     let s = b.format_finite(v);
-    buf.extend_from_slice(s.strip_suffix(".0").unwrap_or(s).as_bytes());
+    put(buf, s.strip_suffix(".0").unwrap_or(s).as_bytes());
 }
 
 #[inline]
 pub(crate) fn write_int(buf: &mut Vec<u8>, v: i64) {
-    buf.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+    put(buf, itoa::Buffer::new().format(v).as_bytes());
 }
 
 #[inline]
 pub(crate) fn write_uint(buf: &mut Vec<u8>, v: u64) {
-    buf.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+    put(buf, itoa::Buffer::new().format(v).as_bytes());
 }
 
 /// Counters of what the encoder wrote and what it left out, cumulative since the encoder was
@@ -231,8 +322,8 @@ struct InvalidDefaultTag {
 
 /// Where the encoder was, to roll back to.
 #[derive(Clone, Copy)]
-struct Mark {
-    len: usize,
+pub(crate) struct Mark {
+    pub(crate) len: usize,
     lines: usize,
     stats: EncodeStats,
 }
@@ -259,11 +350,16 @@ struct Mark {
 pub struct LineEncoder {
     pub(crate) buf: Vec<u8>,
     pub(crate) precision: Precision,
-    default_tags: Vec<DefaultTag>,
+    pub(crate) default_tags: Vec<DefaultTag>,
     invalid_default: Option<InvalidDefaultTag>,
     pub(crate) line_count: usize,
     pub(crate) stats: EncodeStats,
     order: Vec<u32>,
+    /// Scratch space of [`LineBuilder`](crate::LineBuilder): the last tag key of the line,
+    /// and its field keys (concatenated) with where each ends.
+    pub(crate) last_tag_key: String,
+    pub(crate) field_keys: String,
+    pub(crate) field_key_ends: Vec<usize>,
 }
 
 impl Default for LineEncoder {
@@ -302,6 +398,9 @@ impl LineEncoder {
             line_count: 0,
             stats: EncodeStats::default(),
             order: Vec::new(),
+            last_tag_key: String::new(),
+            field_keys: String::new(),
+            field_key_ends: Vec::new(),
         }
     }
 
@@ -420,7 +519,7 @@ impl LineEncoder {
         self.buf.reserve(text.len() + 1);
         let mut rest = text;
         loop {
-            let (end, open) = line_end_state(rest);
+            let (end, open) = line_end_state(rest.as_bytes());
             let piece = &rest[..end];
             // Drop the `\r` of a CRLF, unless a backslash before it would then escape our `\n`.
             let piece = match piece.strip_suffix('\r') {
@@ -496,7 +595,7 @@ impl LineEncoder {
         self.stats = EncodeStats::default();
     }
 
-    fn mark(&self) -> Mark {
+    pub(crate) fn mark(&self) -> Mark {
         Mark {
             len: self.buf.len(),
             lines: self.line_count,
@@ -504,7 +603,7 @@ impl LineEncoder {
         }
     }
 
-    fn rollback(&mut self, mark: Mark) {
+    pub(crate) fn rollback(&mut self, mark: Mark) {
         self.buf.truncate(mark.len);
         self.line_count = mark.lines;
         self.stats = mark.stats;
@@ -600,7 +699,7 @@ impl LineEncoder {
                     break;
                 }
                 match &default.encoded {
-                    Some(encoded) => self.buf.extend_from_slice(encoded),
+                    Some(encoded) => put(&mut self.buf, encoded),
                     None => self.stats.dropped_tags += 1,
                 }
             }
@@ -608,7 +707,7 @@ impl LineEncoder {
         }
         while let Some(default) = self.default_tags.get(d) {
             match &default.encoded {
-                Some(encoded) => self.buf.extend_from_slice(encoded),
+                Some(encoded) => put(&mut self.buf, encoded),
                 None => self.stats.dropped_tags += 1,
             }
             d += 1;
@@ -632,17 +731,7 @@ impl LineEncoder {
             self.stats.dropped_fields += 1;
             return Ok(false);
         }
-        if !first {
-            self.buf.push(b',');
-        }
-        write_name(&mut self.buf, key, Name::FieldKey).map_err(|reason| {
-            Error::InvalidFieldKey {
-                measurement: snippet(measurement),
-                key: snippet(key),
-                reason,
-            }
-        })?;
-        self.buf.push(b'=');
+        self.write_field_key(measurement, key, first)?;
         match value {
             FieldValue::Float(f) => write_float(&mut self.buf, *f),
             FieldValue::Integer(i) => {
@@ -657,15 +746,53 @@ impl LineEncoder {
                 self.buf
                     .extend_from_slice(if *b { b"true" } else { b"false" })
             }
-            FieldValue::String(s) => {
-                write_string_value(&mut self.buf, s).map_err(|len| Error::FieldValueTooLong {
-                    measurement: snippet(measurement),
-                    key: snippet(key),
-                    len,
-                })?
-            }
+            FieldValue::String(s) => self.write_string_field_value(measurement, key, s)?,
         }
         Ok(true)
+    }
+
+    /// Appends `key="value"` for a string field (with a leading `,` unless `first`).
+    #[inline]
+    pub(crate) fn write_str_field(
+        &mut self,
+        measurement: &str,
+        key: &str,
+        value: &str,
+        first: bool,
+    ) -> Result<(), Error> {
+        self.write_field_key(measurement, key, first)?;
+        self.write_string_field_value(measurement, key, value)
+    }
+
+    /// Appends `,key=` (without the `,` when `first`).
+    #[inline]
+    fn write_field_key(&mut self, measurement: &str, key: &str, first: bool) -> Result<(), Error> {
+        if !first {
+            self.buf.push(b',');
+        }
+        write_name(&mut self.buf, key, Name::FieldKey).map_err(|reason| {
+            Error::InvalidFieldKey {
+                measurement: snippet(measurement),
+                key: snippet(key),
+                reason,
+            }
+        })?;
+        self.buf.push(b'=');
+        Ok(())
+    }
+
+    #[inline]
+    fn write_string_field_value(
+        &mut self,
+        measurement: &str,
+        key: &str,
+        value: &str,
+    ) -> Result<(), Error> {
+        write_string_value(&mut self.buf, value).map_err(|len| Error::FieldValueTooLong {
+            measurement: snippet(measurement),
+            key: snippet(key),
+            len,
+        })
     }
 
     /// Writes the point without the final `\n`; `Ok(false)` when no field was written.
@@ -933,4 +1060,49 @@ fn check_parsed(line: &crate::ParsedLine<'_>) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The integer check agrees with IEEE division on short decimals, on the floats next to
+    /// them (where the rounding is decided), and on powers of two and their neighbours.
+    #[test]
+    fn decimal_rounds_to_agrees_with_division() {
+        let mut values = Vec::new();
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for i in 0..200_000_u64 {
+            // A cheap deterministic spread of mantissas and scales.
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let k = (i % 7) as i32;
+            let m = (x % 1_000_000_000_000_000) >> (i % 40);
+            let v = m as f64 / 10f64.powi(k);
+            values.extend([v, v.next_up(), v.next_down()]);
+        }
+        for e in -16..50 {
+            let v = 2f64.powi(e);
+            values.extend([v, v.next_up(), v.next_down()]);
+        }
+        for a in values {
+            if !(1e-5..1e15).contains(&a) {
+                continue;
+            }
+            let mut k = POW10.len() - 1;
+            while a * POW10[k] >= 1e15 {
+                k -= 1;
+            }
+            let p = POW10[k];
+            let m = (a * p + 0.5) as u64;
+            for candidate in [m.saturating_sub(1), m, m + 1] {
+                assert_eq!(
+                    decimal_rounds_to(candidate, k, a),
+                    candidate as f64 / p == a,
+                    "{candidate} / 10^{k} against {a:e}"
+                );
+            }
+        }
+    }
 }

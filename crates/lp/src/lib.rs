@@ -7,11 +7,13 @@
 //! - [`Point`], [`FieldValue`], [`Timestamp`], [`Precision`]: the data model.
 //! - [`LineEncoder`]: appends records to a byte buffer, checking everything the server would
 //!   reject or mangle; [`EncodeStats`] counts what was left out (NaN fields, empty tags, points
-//!   with no fields), so nothing is dropped silently.
+//!   with no fields), so nothing is dropped silently. [`LineEncoder::line`] starts a
+//!   [`LineBuilder`], which writes one line straight into the buffer without a `Point`.
 //! - [`ToLineProtocol`]: anything an encoder can append: points, ready line protocol text
 //!   (optionally [`Validated`]), slices and `Vec`s, and with the `arrow` feature (on by default)
 //!   [`RecordBatchLines`] configured by a [`TableMapping`].
-//! - [`parse_lines`]: the server's parser, with its error messages and line numbering.
+//! - [`parse_lines`]: the server's parser, with its error messages and line numbering;
+//!   [`lines`]: the server's rule for where a line ends.
 //!
 //! # Example
 //!
@@ -52,6 +54,7 @@
 
 mod encoder;
 mod error;
+mod line;
 mod parser;
 mod point;
 
@@ -62,5 +65,6 @@ mod arrow;
 pub use crate::arrow::{RecordBatchLines, TableMapping};
 pub use crate::encoder::{EncodeStats, LineEncoder, ToLineProtocol, Validated};
 pub use crate::error::Error;
-pub use crate::parser::{LineParser, ParseError, ParsedLine, parse_lines};
+pub use crate::line::LineBuilder;
+pub use crate::parser::{LineParser, Lines, ParseError, ParsedLine, lines, parse_lines};
 pub use crate::point::{FieldValue, ParsePrecisionError, Point, Precision, Timestamp};

@@ -148,28 +148,33 @@ pub(crate) fn split_lines(input: &str) -> impl Iterator<Item = &str> {
 
 /// The byte offset of the `\n` that ends the first line of `input` (or its length).
 fn line_end(input: &str) -> usize {
-    line_end_state(input).0
+    line_end_state(input.as_bytes()).0
 }
 
 /// The byte offset of the `\n` that ends the first line of `input` (or its length), and
 /// whether the line is left open at the end of `input`: inside a quoted string or right after
 /// a backslash, so that the server would join it with whatever follows.
-pub(crate) fn line_end_state(input: &str) -> (usize, bool) {
-    let bytes = input.as_bytes();
+pub(crate) fn line_end_state(input: &[u8]) -> (usize, bool) {
+    // Fast path: a line without quotes or backslashes ends at its first `\n`.
+    let nl = memchr::memchr(b'\n', input);
+    let upto = nl.unwrap_or(input.len());
+    if memchr::memchr2(b'"', b'\\', &input[..upto]).is_none() {
+        return (upto, false);
+    }
     let mut quoted = false;
     let mut fields = false;
     let mut equals = 0usize;
     let mut commas = 0usize;
     let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
+    while i < input.len() {
+        match input[i] {
             b'\\' => {
-                // Skip the escaped character, whole.
-                i += 1;
-                match input.get(i..).and_then(|s| s.chars().next()) {
-                    Some(c) => i += c.len_utf8(),
-                    None => return (bytes.len(), true),
+                // The escaped byte never ends a line, and a UTF-8 character's other bytes are
+                // never ASCII, so skipping one byte skips the whole escaped character.
+                if i + 1 >= input.len() {
+                    return (input.len(), true);
                 }
+                i += 2;
                 continue;
             }
             b' ' => fields = true,
@@ -181,7 +186,44 @@ pub(crate) fn line_end_state(input: &str) -> (usize, bool) {
         }
         i += 1;
     }
-    (bytes.len(), quoted)
+    (input.len(), quoted)
+}
+
+/// The lines of a line protocol body, split exactly as the server splits a write request:
+/// a `\n` inside a quoted string field value, or right after a `\`, does not end a line.
+///
+/// Each item is one line with its `\n` (the last one may have none); blank and comment
+/// lines are items too. Works on bytes, so it needs no UTF-8 check.
+///
+/// ```
+/// use influxdb3_lp::lines;
+///
+/// let body = b"m s=\"a\nb\" 1\nm,t=x\\\ny v=2\nm v=3";
+/// let lines: Vec<&[u8]> = lines(body).collect();
+/// assert_eq!(lines, [&b"m s=\"a\nb\" 1\n"[..], b"m,t=x\\\ny v=2\n", b"m v=3"]);
+/// ```
+pub fn lines(body: &[u8]) -> Lines<'_> {
+    Lines { rest: body }
+}
+
+/// The iterator of [`lines`].
+#[derive(Clone, Debug)]
+pub struct Lines<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Iterator for Lines<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        if self.rest.is_empty() {
+            return None;
+        }
+        let (end, _) = line_end_state(self.rest);
+        let (line, rest) = self.rest.split_at((end + 1).min(self.rest.len()));
+        self.rest = rest;
+        Some(line)
+    }
 }
 
 /// Removes leading spaces, tabs and line feeds, and whole `#` comment lines.

@@ -1,38 +1,10 @@
-//! Line boundaries in encoded line protocol, found the way the server splits a body
-//! (a `\n` inside a quoted string field value, or escaped by `\`, does not end a line).
+//! Line boundaries in encoded line protocol, found with [`influxdb3_lp::lines`], the server's
+//! rule (a `\n` inside a quoted string field value, or escaped by `\`, does not end a line).
 
 /// The length of the first line of `body` including its `\n` (or the whole body when it has
 /// no line end).
 pub(crate) fn first_line_len(body: &[u8]) -> usize {
-    let Some(nl) = memchr::memchr(b'\n', body) else {
-        return body.len();
-    };
-    // Fast path: a line without quotes or backslashes ends at its first `\n`.
-    if memchr::memchr2(b'"', b'\\', &body[..nl]).is_none() {
-        return nl + 1;
-    }
-    let mut quoted = false;
-    let mut fields = false;
-    let mut equals = 0usize;
-    let mut commas = 0usize;
-    let mut i = 0;
-    while i < body.len() {
-        match body[i] {
-            b'\\' => {
-                // The escaped byte never ends a line (UTF-8 continuation bytes are not ASCII).
-                i += 2;
-                continue;
-            }
-            b' ' => fields = true,
-            b'=' if fields && !quoted => equals += 1,
-            b',' if fields && !quoted => commas += 1,
-            b'"' if fields && equals > commas => quoted = !quoted,
-            b'\n' if !quoted => return i + 1,
-            _ => {}
-        }
-        i += 1;
-    }
-    body.len()
+    influxdb3_lp::lines(body).next().map_or(0, <[u8]>::len)
 }
 
 /// The longest prefix of `body` holding at most `max_lines` whole lines and at most
@@ -57,17 +29,8 @@ pub(crate) fn prefix(body: &[u8], max_lines: usize, max_bytes: usize) -> (usize,
 }
 
 /// Iterates over the lines of `body` (each with its `\n`).
-pub(crate) fn iter(body: &[u8]) -> impl Iterator<Item = &[u8]> {
-    let mut rest = body;
-    std::iter::from_fn(move || {
-        if rest.is_empty() {
-            return None;
-        }
-        let len = first_line_len(rest);
-        let (line, tail) = rest.split_at(len);
-        rest = tail;
-        Some(line)
-    })
+pub(crate) fn iter(body: &[u8]) -> influxdb3_lp::Lines<'_> {
+    influxdb3_lp::lines(body)
 }
 
 /// The `n`th (1-based) line of `body`, without its line ending.

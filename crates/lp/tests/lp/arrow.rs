@@ -520,3 +520,52 @@ fn the_same_lines_as_points() {
     let from_points = encode_in(Precision::Nanoseconds, &points).unwrap();
     assert_eq!(from_batch, from_points);
 }
+
+/// Dictionary tag values are escaped once and reused: repeated, escaped, empty and null
+/// values, a bad value that no row uses (no error), and a bad value used by a later row
+/// (an error naming that row, nothing kept).
+#[test]
+fn dictionary_tag_values_are_escaped_once_and_checked_when_used() {
+    let keys =
+        PrimitiveArray::<Int32Type>::from(vec![Some(0), Some(1), Some(0), None, Some(2), Some(1)]);
+    let values = StringArray::from(vec!["Living Room", "k,=\\x", "", "bad\nvalue"]);
+    let dict = DictionaryArray::<Int32Type>::try_new(keys, Arc::new(values)).unwrap();
+    let b = batch(vec![
+        ("room", arc(dict)),
+        ("v", arc(Int64Array::from(vec![1, 2, 3, 4, 5, 6]))),
+        ("time", times(vec![1, 2, 3, 4, 5, 6])),
+    ]);
+    let mapping = TableMapping::new().measurement("m").tag_columns(["room"]);
+    let mut encoder = LineEncoder::default();
+    encoder
+        .encode(&RecordBatchLines::new(&b, &mapping))
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(encoder.as_bytes()),
+        "m,room=Living\\ Room v=1i 1\nm,room=k\\,\\=\\\\x v=2i 2\nm,room=Living\\ Room v=3i 3\n\
+         m v=4i 4\nm v=5i 5\nm,room=k\\,\\=\\\\x v=6i 6\n"
+    );
+    assert_eq!(
+        encoder.stats().dropped_tags,
+        2,
+        "the null key and the empty value"
+    );
+
+    let keys = PrimitiveArray::<Int32Type>::from(vec![0, 0, 1]);
+    let values = StringArray::from(vec!["ok", "bad\nvalue"]);
+    let dict = DictionaryArray::<Int32Type>::try_new(keys, Arc::new(values)).unwrap();
+    let b = batch(vec![
+        ("room", arc(dict)),
+        ("v", arc(Int64Array::from(vec![1, 2, 3]))),
+        ("time", times(vec![1, 2, 3])),
+    ]);
+    let mut encoder = LineEncoder::default();
+    let err = encoder
+        .encode(&RecordBatchLines::new(&b, &mapping))
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "row 2: measurement \"m\": invalid value \"bad\\nvalue\" of tag \"room\": contains a line feed (\\n)"
+    );
+    assert!(encoder.is_empty());
+}

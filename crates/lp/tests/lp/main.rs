@@ -2,6 +2,7 @@
 
 #[cfg(feature = "arrow")]
 mod arrow;
+mod builder;
 mod encode;
 mod parse;
 mod props;
