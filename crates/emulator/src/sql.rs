@@ -1,4 +1,4 @@
-//! Query execution on DataFusion over a [`DatabaseSnapshot`](crate::state::DatabaseSnapshot).
+//! Query execution on DataFusion over a [`DatabaseSnapshot`].
 //!
 //! OWNERSHIP: Flight/SQL side. Contract used by the HTTP side:
 //! `execute(snapshot, QueryLanguage, text, params)`.
