@@ -58,7 +58,7 @@ const SUITES: &[Suite] = &[
 ];
 
 /// A ratio the issues set a target for: `numerator / denominator` of the mean time per element
-/// (per line or row where the bench declares its throughput, else per iteration).
+/// when both benches declare element throughput (lines, rows), else of the time per iteration.
 struct Ratio {
     what: &'static str,
     group: &'static str,
@@ -146,6 +146,10 @@ const RATIOS: &[Ratio] = &[
 ];
 
 pub(crate) fn run_all(args: &[String]) -> Result<(), String> {
+    if args.iter().any(|a| a == "--report") {
+        print_table();
+        return Ok(());
+    }
     let quick = args.iter().any(|a| a == "--quick");
     let only: Vec<&str> = args
         .iter()
@@ -212,12 +216,6 @@ struct Measurement {
     bytes: Option<f64>,
 }
 
-impl Measurement {
-    fn per_element_ns(&self) -> f64 {
-        self.mean_ns / self.elements.unwrap_or(1.0)
-    }
-}
-
 /// Reads `<criterion dir>/<group>/<id>`; `id` may itself be `group/id` when `group` is empty.
 fn measurement(group: &str, id: &str) -> Option<Measurement> {
     criterion_dirs()
@@ -257,7 +255,12 @@ fn print_table() {
         };
         let mut groups: Vec<_> = groups.flatten().map(|e| e.path()).collect();
         groups.sort();
-        for group in groups.iter().filter(|p| p.is_dir()) {
+        let peer_dir = dir == peer_target_dir().join("criterion");
+        // The peer target dir holds the peer group; anything else there is stale.
+        for group in groups
+            .iter()
+            .filter(|p| p.is_dir() && (!peer_dir || file_name(p) == "peer"))
+        {
             let Ok(ids) = fs::read_dir(group) else {
                 continue;
             };
@@ -278,9 +281,8 @@ fn print_table() {
                     file_name(group),
                     file_name(&id),
                     human_time(m.mean_ns),
-                    m.elements.map_or("".into(), |n| human_rate(n / secs)),
-                    m.bytes
-                        .map_or("".into(), |n| format!("{}B", human_rate(n / secs))),
+                    m.elements.map_or("".into(), |n| human_rate(n / secs, "/s")),
+                    m.bytes.map_or("".into(), |n| human_rate(n / secs, "B/s")),
                 );
             }
         }
@@ -291,7 +293,10 @@ fn print_table() {
     for ratio in RATIOS {
         let value = measurement(ratio.group, ratio.numerator)
             .zip(measurement(ratio.group, ratio.denominator))
-            .map(|(n, d)| n.per_element_ns() / d.per_element_ns());
+            .map(|(n, d)| match (n.elements, d.elements) {
+                (Some(ne), Some(de)) => (n.mean_ns / ne) / (d.mean_ns / de),
+                _ => n.mean_ns / d.mean_ns,
+            });
         match value {
             Some(v) => println!(
                 "| {} | {:.2}x | {} | {} |",
@@ -323,14 +328,14 @@ fn human_time(ns: f64) -> String {
     }
 }
 
-fn human_rate(per_sec: f64) -> String {
+fn human_rate(per_sec: f64, unit: &str) -> String {
     if per_sec >= 1e9 {
-        format!("{:.2} G/s", per_sec / 1e9)
+        format!("{:.2} G{unit}", per_sec / 1e9)
     } else if per_sec >= 1e6 {
-        format!("{:.2} M/s", per_sec / 1e6)
+        format!("{:.2} M{unit}", per_sec / 1e6)
     } else if per_sec >= 1e3 {
-        format!("{:.2} k/s", per_sec / 1e3)
+        format!("{:.2} k{unit}", per_sec / 1e3)
     } else {
-        format!("{per_sec:.0} /s")
+        format!("{per_sec:.0} {unit}")
     }
 }

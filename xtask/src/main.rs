@@ -42,7 +42,7 @@ fn print_help() {
          commands:\n  \
          ci            fmt --check, clippy -D warnings, tests (unit, integration, doc), docs, cargo deny\n  \
          deny          cargo deny check (with the advisory snapshot when offline)\n  \
-         bench         run the benchmarks and print the comparison table (add --quick for a short run)\n  \
+         bench         run the benchmarks and print the comparison table (--quick: short run; --report: print the last results)\n  \
          emulator ARGS run the InfluxDB 3 emulator (e.g. --bind 127.0.0.1:8181 --token T)\n  \
          sample-data   regenerate examples/data/ from its single source"
     );
