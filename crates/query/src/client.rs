@@ -181,6 +181,12 @@ impl QueryClientBuilder {
                 self.host
             ))
         })?;
+        if !url.username().is_empty() || url.password().is_some() {
+            // Not echoed: the URL holds credentials.
+            return Err(Error::config(
+                "the host URL contains credentials; pass the token with `token(..)` instead",
+            ));
+        }
         let tls = match url.scheme() {
             "http" => false,
             "https" => true,

@@ -397,6 +397,11 @@ async fn builder_rejects_bad_configuration() {
         .build()
         .unwrap_err();
     assert!(!e.to_string().contains("bad\ntoken"), "{e}");
+    let e = QueryClient::builder("https://user:s3cret@localhost")
+        .build()
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Config);
+    assert!(!e.to_string().contains("s3cret"), "{e}");
 
     // Headers are accepted per client and per query; a bad per-query header fails the query.
     let (_emu, client) = setup().await;
