@@ -174,7 +174,16 @@ async fn writes_every_record_kind_and_reads_it_back(server: &Server) -> Result<(
         (0, 0, 1)
     );
 
-    assert_eq!(count(&client, &m).await?, 10);
+    // Any iterator of records, encoded as it is pulled.
+    let pulled = (0..4).map(|i| {
+        Point::new(&m)
+            .tag("kind", "iter")
+            .field("v", f64::from(i))
+            .timestamp((now_s + 20 + i64::from(i)) * 1_000_000_000)
+    });
+    assert_eq!(client.write_iter(pulled).await?.lines, 4);
+
+    assert_eq!(count(&client, &m).await?, 14);
     #[derive(serde::Deserialize)]
     struct Row {
         kind: String,

@@ -175,6 +175,25 @@ impl Client {
         self.block_on(future)?
     }
 
+    /// Writes every record of an iterator in one write; see [`crate::Client::write_iter`].
+    pub fn write_iter<I>(&self, records: I) -> Result<WriteResult, Error>
+    where
+        I: IntoIterator,
+        I::Item: ToLineProtocol,
+    {
+        self.write_iter_with(records, WriteCall::new())
+    }
+
+    /// Like [`write_iter`](Self::write_iter), with per-call options.
+    pub fn write_iter_with<I>(&self, records: I, call: WriteCall) -> Result<WriteResult, Error>
+    where
+        I: IntoIterator,
+        I::Item: ToLineProtocol,
+    {
+        let future = self.inner.write_iter_with(records, call);
+        self.block_on(future)?
+    }
+
     /// Runs a query and reads the whole result; see [`crate::Client::query`].
     pub fn query(&self, query: impl Into<Query>) -> Result<QueryResult, Error> {
         self.block_on(self.inner.query(query))?

@@ -582,15 +582,65 @@ impl Client {
         async move { client.send(encoded?).await }
     }
 
+    /// Writes every record of an iterator in one write (one request in synchronous mode, as
+    /// long as the body stays under the server's limit), e.g. a filtered or mapped sequence of
+    /// points or derive-macro structs. Records are encoded as they are pulled, so nothing but
+    /// the encoded bytes is held.
+    ///
+    /// ```no_run
+    /// # async fn run(client: influxdb_client_3::Client) -> Result<(), influxdb_client_3::Error> {
+    /// use influxdb_client_3::Point;
+    ///
+    /// let readings = [("Kitchen", 21.5), ("Living Room", 22.1)];
+    /// let points = readings.iter().map(|(room, temp)| Point::new("home").tag("room", *room).field("temp", *temp));
+    /// let result = client.write_iter(points).await?;
+    /// assert_eq!(result.lines, 2);
+    /// # Ok(()) }
+    /// ```
+    pub fn write_iter<I>(
+        &self,
+        records: I,
+    ) -> impl Future<Output = Result<WriteResult, Error>> + Send + 'static
+    where
+        I: IntoIterator,
+        I::Item: ToLineProtocol,
+    {
+        self.write_iter_with(records, WriteCall::new())
+    }
+
+    /// Like [`write_iter`](Self::write_iter), with a per-call database, precision and tags.
+    pub fn write_iter_with<I>(
+        &self,
+        records: I,
+        call: WriteCall,
+    ) -> impl Future<Output = Result<WriteResult, Error>> + Send + 'static
+    where
+        I: IntoIterator,
+        I::Item: ToLineProtocol,
+    {
+        let encoded = self.encode_into(&call, |encoder| encoder.encode_iter(records));
+        let client = self.clone();
+        async move { client.send(encoded?).await }
+    }
+
     /// Encodes `record` for a write with `call`'s overrides.
     pub(crate) fn encode<R: ToLineProtocol + ?Sized>(
         &self,
         record: &R,
         call: &WriteCall,
     ) -> Result<Encoded, Error> {
+        self.encode_into(call, |encoder| encoder.encode(record))
+    }
+
+    /// Runs `encode` on an encoder set up for `call` and returns what it produced.
+    fn encode_into(
+        &self,
+        call: &WriteCall,
+        encode: impl FnOnce(&mut LineEncoder) -> Result<(), influxdb3_lp::Error>,
+    ) -> Result<Encoded, Error> {
         let params = self.params(call)?;
         let mut encoder = self.encoder(&params, call);
-        encoder.encode(record)?;
+        encode(&mut encoder)?;
         Ok(Encoded {
             stats: encoder.stats(),
             body: encoder.take(),
