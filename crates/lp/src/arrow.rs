@@ -12,10 +12,9 @@ use arrow_array::{
 use arrow_buffer::{BooleanBuffer, NullBuffer};
 use arrow_schema::{DataType, TimeUnit};
 
-use crate::encoder::{
-    Name, put, write_float, write_float32, write_int, write_name, write_string_value, write_uint,
-};
+use crate::encoder::{Name, put, write_name, write_string_value};
 use crate::error::snippet;
+use crate::number::{write_f32, write_f64, write_i64, write_u64};
 use crate::{Error, LineEncoder, Precision, Timestamp, ToLineProtocol};
 
 /// How the columns of a `RecordBatch` map to line protocol: the measurement, the tag columns
@@ -679,7 +678,7 @@ fn encode_row(plan: &mut Plan<'_>, encoder: &mut LineEncoder, row: usize) -> Res
             Values::F64(v) => {
                 let v = v[row];
                 v.is_finite() && {
-                    write_float(buf, v);
+                    write_f64(buf, v);
                     true
                 }
             }
@@ -734,7 +733,7 @@ fn encode_row(plan: &mut Plan<'_>, encoder: &mut LineEncoder, row: usize) -> Res
             }
         })?;
         encoder.buf.push(b' ');
-        write_int(&mut encoder.buf, value);
+        write_i64(&mut encoder.buf, value);
     }
     Ok(true)
 }
@@ -743,21 +742,21 @@ fn encode_row(plan: &mut Plan<'_>, encoder: &mut LineEncoder, row: usize) -> Res
 #[inline]
 fn write_finite_f32(buf: &mut Vec<u8>, v: f32) -> bool {
     v.is_finite() && {
-        write_float32(buf, v);
+        write_f32(buf, v);
         true
     }
 }
 
 #[inline]
 fn write_int_i(buf: &mut Vec<u8>, v: i64) -> bool {
-    write_int(buf, v);
+    write_i64(buf, v);
     buf.push(b'i');
     true
 }
 
 #[inline]
 fn write_uint_u(buf: &mut Vec<u8>, v: u64) -> bool {
-    write_uint(buf, v);
+    write_u64(buf, v);
     buf.push(b'u');
     true
 }

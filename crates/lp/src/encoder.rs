@@ -5,6 +5,7 @@ use std::fmt;
 use bytes::Bytes;
 
 use crate::error::snippet;
+use crate::number::{write_f64, write_i64, write_u64};
 use crate::parser::{line_end_state, parse_lines, split_lines, trim_leading};
 use crate::{Error, FieldValue, Point, Precision};
 
@@ -42,37 +43,72 @@ static MEASUREMENT: [u8; 256] = escape_table(b"\\, ", true, true);
 /// Tag keys, tag values and field keys: escape `\`, `,`, `=` and space; reject LF, CR, tab.
 static KEY: [u8; 256] = escape_table(b"\\,= ", true, false);
 
-/// Appends `s` to `buf` escaped per `table`, or returns why `s` cannot be written.
-///
-/// Most names need no escaping: one branch-free pass over the bytes decides that, and the
-/// whole name is then copied at once.
-#[inline]
-fn escape_into(buf: &mut Vec<u8>, s: &str, table: &[u8; 256]) -> Result<(), &'static str> {
-    let bytes = s.as_bytes();
-    let special = bytes
-        .iter()
-        .fold(PLAIN, |acc, &b| acc | table[usize::from(b)]);
-    if special == PLAIN {
-        put(buf, bytes);
-        return Ok(());
+/// Whether `bytes` holds a byte below `!` (space and the control characters), `,`, `=` or
+/// `\`: every byte that [`MEASUREMENT`] or [`KEY`] escapes or rejects is one of these.
+#[inline(always)]
+fn may_need_escaping(bytes: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    /// The high bit of some byte is set when a byte of `w` is below `n` (`n <= 128`); for
+    /// whether any byte is, it is exact.
+    #[inline(always)]
+    fn below(w: u64, n: u8) -> u64 {
+        w.wrapping_sub(ONES * u64::from(n)) & !w & HIGHS
     }
-    escape_slow(buf, bytes, table)
+    #[inline(always)]
+    fn special(w: u64) -> u64 {
+        below(w, b'!')
+            | below(w ^ (ONES * u64::from(b',')), 1)
+            | below(w ^ (ONES * u64::from(b'=')), 1)
+            | below(w ^ (ONES * u64::from(b'\\')), 1)
+    }
+    let (words, rest) = bytes.as_chunks::<8>();
+    let mut found = 0;
+    for word in words {
+        found |= special(u64::from_le_bytes(*word));
+    }
+    // The last bytes: a word that overlaps the ones already seen, or the bytes of a short
+    // name after padding of `a`s.
+    let last = if rest.is_empty() {
+        return found != 0;
+    } else if let Some(tail) = bytes.last_chunk::<8>() {
+        u64::from_le_bytes(*tail)
+    } else if let (Some(head), Some(tail)) = (bytes.first_chunk::<4>(), bytes.last_chunk::<4>()) {
+        u64::from(u32::from_le_bytes(*head)) | (u64::from(u32::from_le_bytes(*tail)) << 32)
+    } else {
+        rest.iter()
+            .rev()
+            .fold(ONES * u64::from(b'a'), |w, &b| (w << 8) | u64::from(b))
+    };
+    (found | special(last)) != 0
 }
 
-/// [`escape_into`] for a name that holds at least one byte to escape or reject.
-#[cold]
+/// Appends a name that may hold a byte to escape or reject, escaped per `table`: copies
+/// the runs between such bytes whole.
 fn escape_slow(buf: &mut Vec<u8>, bytes: &[u8], table: &[u8; 256]) -> Result<(), &'static str> {
-    buf.reserve(bytes.len() * 2);
-    for &b in bytes {
-        match table[usize::from(b)] {
-            PLAIN => buf.push(b),
-            ESCAPE => buf.extend_from_slice(&[b'\\', b]),
+    buf.reserve(bytes.len() + 8);
+    // The run not copied yet starts at `start`; the next byte to look at is at `next`.
+    let (mut start, mut next) = (0, 0);
+    while let Some(offset) = bytes[next..]
+        .iter()
+        .position(|&b| table[usize::from(b)] != PLAIN)
+    {
+        let i = next + offset;
+        next = i + 1;
+        match table[usize::from(bytes[i])] {
+            ESCAPE => {
+                put(buf, &bytes[start..i]);
+                buf.push(b'\\');
+                // The escaped byte itself starts the next run.
+                start = i;
+            }
             REJECT_LF => return Err("contains a line feed (\\n)"),
             REJECT_CR => return Err("contains a carriage return (\\r)"),
             REJECT_TAB => return Err("contains a tab (\\t)"),
             _ => return Err("contains a NUL character"),
         }
     }
+    put(buf, &bytes[start..]);
     Ok(())
 }
 
@@ -90,28 +126,41 @@ fn escape_string_into(buf: &mut Vec<u8>, s: &str) {
     buf.extend_from_slice(&bytes[start..]);
 }
 
-/// Appends `s` to `buf` like `extend_from_slice`, but copies short slices (most names, keys
-/// and numbers) with two fixed-size moves instead of a call to `memcpy`.
+/// Appends `s` to `buf` like `extend_from_slice`, but copies a short slice (most names, keys
+/// and numbers) with one or two fixed-size stores instead of a call to `memcpy`: its bytes are
+/// gathered into a 4-, 8- or 16-byte word (two overlapping loads), the word is appended, and
+/// the bytes past `s` are cut off again.
 #[inline(always)]
 pub(crate) fn put(buf: &mut Vec<u8>, s: &[u8]) {
     let n = s.len();
     let len = buf.len();
-    if n > 16 {
-        buf.extend_from_slice(s);
-    } else if let (Some(head), Some(tail)) = (s.first_chunk::<8>(), s.last_chunk::<8>()) {
-        // The first 8 bytes, then the last 8 over them (they overlap when `n < 16`).
-        buf.extend_from_slice(head);
-        buf.truncate(len + n - 8);
-        buf.extend_from_slice(tail);
-    } else if let (Some(head), Some(tail)) = (s.first_chunk::<4>(), s.last_chunk::<4>()) {
-        buf.extend_from_slice(head);
-        buf.truncate(len + n - 4);
-        buf.extend_from_slice(tail);
-    } else {
-        for &b in s {
-            buf.push(b);
+    if let (Some(head), Some(tail)) = (s.first_chunk::<16>(), s.last_chunk::<16>()) {
+        if n > 32 {
+            buf.extend_from_slice(s);
+            return;
         }
+        // The first 16 bytes, then the last 16 over them.
+        buf.extend_from_slice(head);
+        buf.truncate(len + n - 16);
+        buf.extend_from_slice(tail);
+        return;
+    } else if let (Some(head), Some(tail)) = (s.first_chunk::<8>(), s.last_chunk::<8>()) {
+        // The tail's bytes that overlap the head's are the same bytes, so `|` keeps them.
+        let word = u128::from(u64::from_le_bytes(*head))
+            | (u128::from(u64::from_le_bytes(*tail)) << (8 * (n - 8)));
+        buf.extend_from_slice(&word.to_le_bytes());
+    } else if let (Some(head), Some(tail)) = (s.first_chunk::<4>(), s.last_chunk::<4>()) {
+        let word = u64::from(u32::from_le_bytes(*head))
+            | (u64::from(u32::from_le_bytes(*tail)) << (8 * (n - 4)));
+        buf.extend_from_slice(&word.to_le_bytes());
+    } else if let (Some(&first), Some(&last)) = (s.first(), s.last()) {
+        let middle = s[n / 2];
+        let word = u32::from(first)
+            | (u32::from(middle) << (8 * (n / 2)))
+            | (u32::from(last) << (8 * (n - 1)));
+        buf.extend_from_slice(&word.to_le_bytes());
     }
+    buf.truncate(len + n);
 }
 
 /// The kind of a name, for validation.
@@ -124,32 +173,50 @@ pub(crate) enum Name {
 }
 
 /// Appends the escaped `s` as a component of kind `kind`, or returns why it cannot be written.
-#[inline]
+///
+/// Inlined into each caller with its `kind` known: a name that needs no escaping and breaks no
+/// rule (nearly every name) costs a few comparisons, one word-at-a-time scan and one copy.
+#[inline(always)]
 pub(crate) fn write_name(buf: &mut Vec<u8>, s: &str, kind: Name) -> Result<(), &'static str> {
-    if s.is_empty() {
-        return Err("it is empty");
+    let bytes = s.as_bytes();
+    let suspect = match bytes {
+        [] | [.., b'\\'] => true,
+        [b'#', ..] => kind == Name::Measurement,
+        b"time" | b"__chunk_order" => matches!(kind, Name::TagKey | Name::FieldKey),
+        _ => bytes.len() > MAX_COMPONENT_LEN,
+    };
+    if suspect || may_need_escaping(bytes) {
+        write_name_slow(buf, bytes, kind)
+    } else {
+        put(buf, bytes);
+        Ok(())
     }
-    if s.len() > MAX_COMPONENT_LEN {
-        return Err("it is longer than the server's limit of 1048576 bytes");
-    }
-    if s.ends_with('\\') {
-        return Err("it ends with a backslash, which the server rejects");
-    }
-    match kind {
-        Name::Measurement => {
-            if s.starts_with('#') {
-                return Err("it starts with '#', which makes the line a comment");
-            }
-            escape_into(buf, s, &MEASUREMENT)
+}
+
+/// [`write_name`] for a name that breaks a rule or holds a byte to escape or reject.
+#[cold]
+#[inline(never)]
+fn write_name_slow(buf: &mut Vec<u8>, bytes: &[u8], kind: Name) -> Result<(), &'static str> {
+    match bytes {
+        [] => return Err("it is empty"),
+        [.., b'\\'] => return Err("it ends with a backslash, which the server rejects"),
+        [b'#', ..] if kind == Name::Measurement => {
+            return Err("it starts with '#', which makes the line a comment");
         }
-        Name::TagKey | Name::FieldKey => {
-            if s == "time" || s == "__chunk_order" {
-                return Err("`time` and `__chunk_order` are reserved column names");
-            }
-            escape_into(buf, s, &KEY)
+        b"time" | b"__chunk_order" if matches!(kind, Name::TagKey | Name::FieldKey) => {
+            return Err("`time` and `__chunk_order` are reserved column names");
         }
-        Name::TagValue => escape_into(buf, s, &KEY),
+        _ if bytes.len() > MAX_COMPONENT_LEN => {
+            return Err("it is longer than the server's limit of 1048576 bytes");
+        }
+        _ => {}
     }
+    let table = if kind == Name::Measurement {
+        &MEASUREMENT
+    } else {
+        &KEY
+    };
+    escape_slow(buf, bytes, table)
 }
 
 /// Appends a string field value in quotes, or returns its length when too long.
@@ -162,129 +229,6 @@ pub(crate) fn write_string_value(buf: &mut Vec<u8>, s: &str) -> Result<(), usize
     escape_string_into(buf, s);
     buf.push(b'"');
     Ok(())
-}
-
-/// Appends a finite float in shortest round-trip form (ryu's), without a trailing `.0`.
-#[inline]
-pub(crate) fn write_float(buf: &mut Vec<u8>, v: f64) {
-    if !write_short_decimal(buf, v) {
-        let mut b = ryu::Buffer::new();
-        let s = b.format_finite(v);
-        put(buf, s.strip_suffix(".0").unwrap_or(s).as_bytes());
-    }
-}
-
-const POW10: [f64; 7] = [1.0, 10.0, 100.0, 1e3, 1e4, 1e5, 1e6];
-
-/// The fast path of [`write_float`] for the common case of a value that is a short decimal
-/// (at most 6 fractional digits, at most 15 significant digits, 1e-5 <= |v| < 1e15): writes the
-/// decimal with the fewest fractional digits that parses back to exactly `v`, which is the
-/// text ryu writes, and returns true; returns false, writing nothing, otherwise.
-///
-/// Exact: for an integer `m < 2^53` and `p = 10^k`, IEEE division `m / p` is the correctly
-/// rounded value of the decimal `m / 10^k`, which is what a parser yields for its text. With
-/// `|v| * p < 1e15` the error of rounding `|v| * p` is far below 0.5, and two different decimals
-/// of at most `k` fractional digits are too far apart to round to the same `v`. So it is enough
-/// to try the largest `k` (one division): if `v` is a decimal of at most `k` fractional digits,
-/// that decimal is `m / 10^k`, and stripping the trailing zeros of `m` gives the shortest form.
-#[inline]
-fn write_short_decimal(buf: &mut Vec<u8>, v: f64) -> bool {
-    let a = v.abs();
-    if !(1e-5..1e15).contains(&a) {
-        return false;
-    }
-    let mut k = POW10.len() - 1;
-    while a * POW10[k] >= 1e15 {
-        // `a < 1e15`, so `k = 0` always fits.
-        k -= 1;
-    }
-    let p = POW10[k];
-    let scaled = a * p;
-    // Round half up; `scaled + 0.5` is exact below 2^50, and truncation is floor here. (Signed
-    // conversions are single instructions; unsigned ones are not.)
-    let m = (scaled + 0.5) as i64;
-    if !decimal_rounds_to(m.unsigned_abs(), k, a) {
-        return false;
-    }
-    // Strip up to `k` trailing zeros, 4, 2 and 1 at a time (`k <= 6`).
-    let mut m = m.unsigned_abs();
-    for (zeros, scale) in [(4, 10_000), (2, 100), (1, 10)] {
-        if k >= zeros && m.is_multiple_of(scale) {
-            m /= scale;
-            k -= zeros;
-        }
-    }
-    if v < 0.0 {
-        buf.push(b'-');
-    }
-    let mut digits = itoa::Buffer::new();
-    let digits = digits.format(m).as_bytes();
-    if k == 0 {
-        put(buf, digits);
-    } else if digits.len() > k {
-        let (int, frac) = digits.split_at(digits.len() - k);
-        put(buf, int);
-        buf.push(b'.');
-        put(buf, frac);
-    } else {
-        buf.extend_from_slice(b"0.");
-        buf.resize(buf.len() + k - digits.len(), b'0');
-        put(buf, digits);
-    }
-    true
-}
-
-/// Whether the decimal `m / 10^k` rounds (to nearest, ties to even) to exactly `a`, which is
-/// what IEEE division `m as f64 / 10^k as f64` computes, in integer arithmetic (a division
-/// costs more than the whole check). Requires `1e-5 <= a < 1e15`, `m < 2^50` and `k <= 6`.
-///
-/// With `a = M * 2^-s` (`M` the 53-bit significand, `3 <= s <= 69` in that range), the
-/// decimal rounds to `a` when it lies within half a unit in the last place of `a`, that is
-/// `|4 * m * 2^s - 4 * M * 10^k| <= 2 * 10^k` (a tie goes to the even `M`); below a power of
-/// two the gap to the next smaller float is half as wide, so the bound below `a` is `10^k`.
-#[inline]
-fn decimal_rounds_to(m: u64, k: usize, a: f64) -> bool {
-    const POW10_INT: [u64; 7] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000];
-    const HIDDEN_BIT: u64 = 1 << 52;
-    let bits = a.to_bits();
-    // `a` is a positive normal number: its biased exponent is in 1..=2046.
-    let biased_exponent = (bits >> 52) as u32;
-    let significand = (bits & (HIDDEN_BIT - 1)) | HIDDEN_BIT;
-    let s = 1075 - biased_exponent;
-    let p = u128::from(POW10_INT[k]);
-    let decimal = u128::from(m) << (s + 2);
-    let float = 4 * u128::from(significand) * p;
-    let even = significand.is_multiple_of(2);
-    if decimal >= float {
-        let d = decimal - float;
-        d < 2 * p || (d == 2 * p && even)
-    } else {
-        let d = float - decimal;
-        if significand == HIDDEN_BIT {
-            d <= p
-        } else {
-            d < 2 * p || (d == 2 * p && even)
-        }
-    }
-}
-
-/// Appends a finite f32 in its own shortest round-trip form.
-#[cfg(feature = "arrow")]
-#[inline]
-pub(crate) fn write_float32(buf: &mut Vec<u8>, v: f32) {
-    let mut b = ryu::Buffer::new();
-    let s = b.format_finite(v);
-    put(buf, s.strip_suffix(".0").unwrap_or(s).as_bytes());
-}
-
-#[inline]
-pub(crate) fn write_int(buf: &mut Vec<u8>, v: i64) {
-    put(buf, itoa::Buffer::new().format(v).as_bytes());
-}
-
-#[inline]
-pub(crate) fn write_uint(buf: &mut Vec<u8>, v: u64) {
-    put(buf, itoa::Buffer::new().format(v).as_bytes());
 }
 
 /// Counters of what the encoder wrote and what it left out, cumulative since the encoder was
@@ -733,13 +677,13 @@ impl LineEncoder {
         }
         self.write_field_key(measurement, key, first)?;
         match value {
-            FieldValue::Float(f) => write_float(&mut self.buf, *f),
+            FieldValue::Float(f) => write_f64(&mut self.buf, *f),
             FieldValue::Integer(i) => {
-                write_int(&mut self.buf, *i);
+                write_i64(&mut self.buf, *i);
                 self.buf.push(b'i');
             }
             FieldValue::UInteger(u) => {
-                write_uint(&mut self.buf, *u);
+                write_u64(&mut self.buf, *u);
                 self.buf.push(b'u');
             }
             FieldValue::Boolean(b) => {
@@ -854,7 +798,7 @@ impl LineEncoder {
                         timestamp: ts,
                     })?;
             self.buf.push(b' ');
-            write_int(&mut self.buf, value);
+            write_i64(&mut self.buf, value);
         }
         Ok(true)
     }
@@ -1066,43 +1010,49 @@ fn check_parsed(line: &crate::ParsedLine<'_>) -> Result<(), String> {
 mod tests {
     use super::*;
 
-    /// The integer check agrees with IEEE division on short decimals, on the floats next to
-    /// them (where the rounding is decided), and on powers of two and their neighbours.
+    /// The word-at-a-time check finds every byte either table escapes or rejects, at every
+    /// position of names of every length up to 24, and flags nothing in plain text.
     #[test]
-    fn decimal_rounds_to_agrees_with_division() {
-        let mut values = Vec::new();
-        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-        for i in 0..200_000_u64 {
-            // A cheap deterministic spread of mantissas and scales.
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            let k = (i % 7) as i32;
-            let m = (x % 1_000_000_000_000_000) >> (i % 40);
-            let v = m as f64 / 10f64.powi(k);
-            values.extend([v, v.next_up(), v.next_down()]);
+    fn put_appends_slices_of_every_length() {
+        let source: Vec<u8> = (1..=70).collect();
+        for n in 0..=source.len() {
+            let mut buf = b"abc".to_vec();
+            put(&mut buf, &source[..n]);
+            assert_eq!(&buf[..3], b"abc");
+            assert_eq!(&buf[3..], &source[..n], "{n} bytes");
         }
-        for e in -16..50 {
-            let v = 2f64.powi(e);
-            values.extend([v, v.next_up(), v.next_down()]);
+    }
+
+    #[test]
+    fn may_need_escaping_finds_every_special_byte_wherever_it_is() {
+        let special: Vec<u8> = (0..=255)
+            .filter(|&b| MEASUREMENT[usize::from(b)] != PLAIN || KEY[usize::from(b)] != PLAIN)
+            .collect();
+        assert_eq!(
+            special.len(),
+            8,
+            "NUL, tab, LF, CR, space, `,`, `=` and `\\`"
+        );
+        let plain = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_-.:;/0123456789é€";
+        for len in 0..=24 {
+            let name: Vec<u8> = plain.bytes().cycle().take(len).collect();
+            assert!(!may_need_escaping(&name), "{name:?}");
+            for position in 0..len {
+                for &b in &special {
+                    let mut with = name.clone();
+                    with[position] = b;
+                    assert!(may_need_escaping(&with), "{b:#x} at {position} of {len}");
+                }
+            }
         }
-        for a in values {
-            if !(1e-5..1e15).contains(&a) {
-                continue;
-            }
-            let mut k = POW10.len() - 1;
-            while a * POW10[k] >= 1e15 {
-                k -= 1;
-            }
-            let p = POW10[k];
-            let m = (a * p + 0.5) as u64;
-            for candidate in [m.saturating_sub(1), m, m + 1] {
-                assert_eq!(
-                    decimal_rounds_to(candidate, k, a),
-                    candidate as f64 / p == a,
-                    "{candidate} / 10^{k} against {a:e}"
-                );
-            }
+        // Bytes that only look like the special ones in part (borrows between bytes).
+        for b in 0..=255_u8 {
+            let name = [b'a', b, 0x80, 0xFF, b'!', b'-', b'<', b'>', b'[', b']'];
+            assert_eq!(
+                may_need_escaping(&name),
+                b < b'!' || b == b',' || b == b'=' || b == b'\\',
+                "{b:#x}"
+            );
         }
     }
 }

@@ -55,6 +55,7 @@
 mod encoder;
 mod error;
 mod line;
+mod number;
 mod parser;
 mod point;
 

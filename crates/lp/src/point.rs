@@ -286,7 +286,7 @@ pub(crate) fn f32_to_f64(v: f32) -> f64 {
     if !v.is_finite() {
         return f64::from(v);
     }
-    let mut buf = ryu::Buffer::new();
+    let mut buf = zmij::Buffer::new();
     buf.format_finite(v).parse().unwrap_or(f64::from(v))
 }
 

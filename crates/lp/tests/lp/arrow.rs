@@ -88,7 +88,7 @@ fn every_field_type() {
         out,
         format!(
             "m f16=1.5,f32=0.1,f64=21.1,i8=-128i,i16=-32768i,i32=-2147483648i,i64={}i,u8=255u,u16=65535u,u32=4294967295u,u64={}u,b=true,s=\"a \\\"q\\\"\",ls=\"large\",vs=\"view\",ds=\"d1\" 1\n\
-             m f16=-2,f32=3,f64=1e300,i8=1i,i16=2i,i32=3i,i64=4i,u8=5u,u16=6u,u32=7u,u64=8u,b=false,s=\"\\\\\",ls=\"x\",vs=\"a string longer than twelve bytes\",ds=\"d2\" 2\n",
+             m f16=-2,f32=3,f64=1e+300,i8=1i,i16=2i,i32=3i,i64=4i,u8=5u,u16=6u,u32=7u,u64=8u,b=false,s=\"\\\\\",ls=\"x\",vs=\"a string longer than twelve bytes\",ds=\"d2\" 2\n",
             i64::MIN,
             u64::MAX
         )

@@ -74,7 +74,7 @@ fn number_and_bool_formats() {
     assert_eq!(
         out,
         format!(
-            "m a=1,b=1e300,c=-0,d=0.1,e=1.5e-7,f=-3i,g={}u,h=false,i={}i,j=0.1\n",
+            "m a=1,b=1e+300,c=-0,d=0.1,e=1.5e-7,f=-3i,g={}u,h=false,i={}i,j=0.1\n",
             u64::MAX,
             i64::MIN
         )

@@ -1,0 +1,338 @@
+//! Number formatting for line protocol: integers eight digits at a time, and floats in
+//! shortest round-trip form with a fast path for short decimals.
+//!
+//! Everything appends to a `Vec<u8>`. Digits are made eight at a time in the lanes of a `u64`
+//! (SWAR: a handful of multiplications and shifts, no division and no lookup table), then
+//! stored with one 8-byte write; the bytes past the number are cut off again by `truncate`.
+
+/// `10^8`, the span of one eight-digit chunk.
+const CHUNK: u64 = 100_000_000;
+/// The byte `b'0'` in every lane.
+const ASCII_ZEROS: u64 = 0x3030_3030_3030_3030;
+
+/// The eight decimal digits of `x < 10^8`, zero-padded, one digit value (0..=9) per byte, the
+/// most significant digit in the lowest byte (so that `to_le_bytes` gives them in reading
+/// order).
+#[inline(always)]
+fn digits8(x: u64) -> u64 {
+    debug_assert!(x < CHUNK);
+    // Two 32-bit lanes: the first four digits, then the last four.
+    let pairs = (x / 10_000) | ((x % 10_000) << 32);
+    // Each lane (< 10^4) into its two 16-bit halves: lane / 100 and lane % 100. For a lane
+    // below 10^4, `lane * 10486 >> 20` is `lane / 100` exactly.
+    let high = ((pairs * 10_486) >> 20) & 0x0000_007F_0000_007F;
+    let hundreds = (high | ((pairs - 100 * high) << 16)) & 0x007F_007F_007F_007F;
+    // Each 16-bit lane (< 100) into its two bytes: lane / 10 and lane % 10; for a lane below
+    // 100, `lane * 103 >> 10` is `lane / 10` exactly.
+    let tens = ((hundreds * 103) >> 10) & 0x000F_000F_000F_000F;
+    tens | ((hundreds - 10 * tens) << 8)
+}
+
+/// Appends the eight digits of `x < 10^8`, zero-padded.
+#[inline(always)]
+fn put_digits8(buf: &mut Vec<u8>, x: u64) {
+    buf.extend_from_slice(&(digits8(x) | ASCII_ZEROS).to_le_bytes());
+}
+
+/// Appends `x < 10^8` without leading zeros (`0` for zero).
+#[inline(always)]
+fn put_leading_chunk(buf: &mut Vec<u8>, x: u64) {
+    let digits = digits8(x);
+    // Leading zero digits are the low zero bytes; keep at least one digit.
+    let zeros = ((digits | (1 << 56)).trailing_zeros() / 8) as usize;
+    let len = buf.len();
+    buf.extend_from_slice(&((digits | ASCII_ZEROS) >> (8 * zeros)).to_le_bytes());
+    buf.truncate(len + 8 - zeros);
+}
+
+/// Appends the decimal digits of `v`.
+#[inline(always)]
+pub(crate) fn write_u64(buf: &mut Vec<u8>, v: u64) {
+    if v < CHUNK {
+        put_leading_chunk(buf, v);
+    } else {
+        write_u64_long(buf, v);
+    }
+}
+
+/// [`write_u64`] for `v >= 10^8` (timestamps, large counters), kept out of line so that the
+/// short case inlines small.
+#[inline(never)]
+fn write_u64_long(buf: &mut Vec<u8>, v: u64) {
+    if v < CHUNK * CHUNK {
+        put_leading_chunk(buf, v / CHUNK);
+        put_digits8(buf, v % CHUNK);
+    } else {
+        let rest = v % (CHUNK * CHUNK);
+        put_leading_chunk(buf, v / (CHUNK * CHUNK));
+        put_digits8(buf, rest / CHUNK);
+        put_digits8(buf, rest % CHUNK);
+    }
+}
+
+/// Appends `v` in decimal, with a `-` when negative.
+#[inline]
+pub(crate) fn write_i64(buf: &mut Vec<u8>, v: i64) {
+    if v < 0 {
+        buf.push(b'-');
+    }
+    write_u64(buf, v.unsigned_abs());
+}
+
+/// Appends a finite `v` in shortest round-trip form, without a trailing `.0`: the text
+/// `ryu` writes, but for a positive exponent, which gets a `+` as Go's and Python's clients
+/// write it (`1e+16`).
+#[inline]
+pub(crate) fn write_f64(buf: &mut Vec<u8>, v: f64) {
+    if !write_short_decimal(buf, v) {
+        write_shortest(buf, v);
+    }
+}
+
+/// Appends a finite f32 in its own shortest round-trip form (see [`write_f64`]).
+#[inline]
+pub(crate) fn write_f32(buf: &mut Vec<u8>, v: f32) {
+    let mut text = zmij::Buffer::new();
+    let text = text.format_finite(v);
+    crate::encoder::put(buf, text.strip_suffix(".0").unwrap_or(text).as_bytes());
+}
+
+/// [`write_f64`] for any finite value.
+#[cold]
+#[inline(never)]
+fn write_shortest(buf: &mut Vec<u8>, v: f64) {
+    let mut text = zmij::Buffer::new();
+    let text = text.format_finite(v);
+    crate::encoder::put(buf, text.strip_suffix(".0").unwrap_or(text).as_bytes());
+}
+
+/// The fractional digits the fast path works with.
+const FRACTION_DIGITS: u32 = 6;
+/// `10^FRACTION_DIGITS`.
+const FRACTION_SCALE: u64 = 1_000_000;
+
+/// The fast path of [`write_f64`] for a value that is a short decimal: at most six fractional
+/// digits and `1e-5 <= |v| < 1e9`. Writes the decimal with the fewest fractional digits that
+/// parses back to exactly `v` (the text a shortest round-trip formatter writes) and returns
+/// true; returns false, writing nothing, for any other value.
+///
+/// Exact: let `m = round(|v| * 10^6)`. With `|v| * 10^6 < 1e15` the error of that product is
+/// far below 0.5, and two decimals of six fractional digits are more than a unit in the last
+/// place of `v` apart, so if `v` is such a decimal at all, it is `m / 10^6`
+/// ([`decimal_rounds_to`] checks that). Its trailing zero digits then go, and what is left has
+/// the fewest digits of any decimal that rounds to `v`.
+#[inline]
+fn write_short_decimal(buf: &mut Vec<u8>, v: f64) -> bool {
+    let a = v.abs();
+    if !(1e-5..1e9).contains(&a) {
+        return false;
+    }
+    // Round half up; `scaled + 0.5` is exact below 2^50, and truncation is floor here.
+    // (Signed conversions are single instructions; unsigned ones are not.)
+    let m = (a * FRACTION_SCALE as f64 + 0.5) as i64 as u64;
+    if !decimal_rounds_to(m, a) {
+        return false;
+    }
+    if v < 0.0 {
+        buf.push(b'-');
+    }
+    let (integer, fraction) = (m / FRACTION_SCALE, m % FRACTION_SCALE);
+    write_u64(buf, integer);
+    if fraction != 0 {
+        // Six digits in bytes 2..8 (reading order); trailing zero digits are high zero bytes.
+        let digits = digits8(fraction);
+        let kept = 8 - (digits.leading_zeros() / 8) as usize - 2;
+        let len = buf.len();
+        buf.extend_from_slice(
+            &((((digits | ASCII_ZEROS) >> 16) << 8) | u64::from(b'.')).to_le_bytes(),
+        );
+        buf.truncate(len + 1 + kept);
+    }
+    true
+}
+
+/// Whether the decimal `m / 10^6` rounds (to nearest, ties to even) to exactly `a`, as a
+/// parser rounds it; integer arithmetic, which costs less than the division that IEEE
+/// `m as f64 / 1e6` would. Requires `1e-5 <= a < 1e9` and `m < 2^50`.
+///
+/// With `a = M * 2^-s` (`M` the 53-bit significand, `23 <= s <= 69` in that range), the
+/// decimal rounds to `a` when it lies within half a unit in the last place of `a`, that is
+/// `|4 * m * 2^s - 4 * M * 10^6| <= 2 * 10^6` (a tie goes to the even `M`); below a power of
+/// two the gap to the next smaller float is half as wide, so the bound below `a` is `10^6`.
+#[inline]
+fn decimal_rounds_to(m: u64, a: f64) -> bool {
+    const HIDDEN_BIT: u64 = 1 << 52;
+    let bits = a.to_bits();
+    // `a` is a positive normal number: its biased exponent is in 1..=2046.
+    let biased_exponent = (bits >> 52) as u32;
+    let significand = (bits & (HIDDEN_BIT - 1)) | HIDDEN_BIT;
+    let s = 1075 - biased_exponent;
+    let p = u128::from(FRACTION_SCALE);
+    let decimal = u128::from(m) << (s + 2);
+    let float = 4 * u128::from(significand) * p;
+    let even = significand.is_multiple_of(2);
+    if decimal >= float {
+        let d = decimal - float;
+        d < 2 * p || (d == 2 * p && even)
+    } else {
+        let d = float - decimal;
+        if significand == HIDDEN_BIT {
+            d <= p
+        } else {
+            d < 2 * p || (d == 2 * p && even)
+        }
+    }
+}
+
+const _: () = assert!(10_u64.pow(FRACTION_DIGITS) == FRACTION_SCALE);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn u64_text(v: u64) -> String {
+        let mut buf = b"x".to_vec();
+        write_u64(&mut buf, v);
+        String::from_utf8(buf[1..].to_vec()).unwrap()
+    }
+
+    fn f64_text(v: f64) -> String {
+        let mut buf = Vec::new();
+        write_f64(&mut buf, v);
+        String::from_utf8(buf).unwrap()
+    }
+
+    #[test]
+    fn integers_match_display_at_every_digit_count_boundary() {
+        let mut values = vec![0, 1, 9, u64::MAX, u64::MAX - 1, i64::MAX as u64];
+        let mut p = 1_u64;
+        while let Some(next) = p.checked_mul(10) {
+            p = next;
+            values.extend([p - 1, p, p + 1, 2 * p - 1, 5 * p + 3]);
+        }
+        let mut x = 0x9E37_79B9_7F4A_7C15_u64;
+        for _ in 0..100_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            values.extend([x, x >> (x % 64), x % 1000]);
+        }
+        for v in values {
+            assert_eq!(u64_text(v), v.to_string(), "{v}");
+        }
+        for v in [
+            i64::MIN,
+            i64::MIN + 1,
+            -1,
+            -10,
+            -99_999_999,
+            -100_000_000,
+            0,
+            i64::MAX,
+        ] {
+            let mut buf = Vec::new();
+            write_i64(&mut buf, v);
+            assert_eq!(buf, v.to_string().as_bytes(), "{v}");
+        }
+    }
+
+    /// The integer check agrees with IEEE division on short decimals, on the floats next to
+    /// them (where the rounding is decided), and on powers of two and their neighbours.
+    #[test]
+    fn decimal_rounds_to_agrees_with_division() {
+        let mut values = Vec::new();
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for i in 0..200_000_u64 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let k = (i % 7) as i32;
+            let m = (x % 1_000_000_000_000_000) >> (i % 40);
+            let v = m as f64 / 10f64.powi(k);
+            values.extend([v, v.next_up(), v.next_down()]);
+        }
+        for e in -16..30 {
+            let v = 2f64.powi(e);
+            values.extend([v, v.next_up(), v.next_down()]);
+        }
+        let p = FRACTION_SCALE as f64;
+        for a in values {
+            if !(1e-5..1e9).contains(&a) {
+                continue;
+            }
+            let m = (a * p + 0.5) as u64;
+            for candidate in [m.saturating_sub(1), m, m + 1] {
+                assert_eq!(
+                    decimal_rounds_to(candidate, a),
+                    candidate as f64 / p == a,
+                    "{candidate} / 10^6 against {a:e}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn short_decimals_take_the_fast_path_and_print_shortest() {
+        for (v, text) in [
+            (21.1, "21.1"),
+            (-35.9, "-35.9"),
+            (100.0, "100"),
+            (0.5, "0.5"),
+            (0.000_01, "0.00001"),
+            (0.000_123, "0.000123"),
+            (1.000_001, "1.000001"),
+            (123_456_789.5, "123456789.5"),
+            (999_999_999.999_999, "999999999.999999"),
+            (20.0 + 99.0 / 10.0, "29.9"),
+        ] {
+            let mut buf = Vec::new();
+            assert!(write_short_decimal(&mut buf, v), "{v} takes the fast path");
+            assert_eq!(std::str::from_utf8(&buf).unwrap(), text);
+            assert_eq!(text.parse::<f64>().unwrap(), v);
+        }
+        for v in [1.0 / 3.0, 0.1 + 0.2, 1e-6, 1e9, 35.0 + 3.0 / 7.0, 5e-324] {
+            assert!(
+                !write_short_decimal(&mut Vec::new(), v),
+                "{v} needs the full path"
+            );
+        }
+    }
+
+    #[test]
+    fn other_floats_round_trip_in_go_and_python_form() {
+        assert_eq!(f64_text(1e16), "1e+16");
+        assert_eq!(f64_text(1.5e300), "1.5e+300");
+        assert_eq!(f64_text(-2.5e-7), "-2.5e-7");
+        assert_eq!(f64_text(0.0), "0");
+        assert_eq!(f64_text(-0.0), "-0");
+        assert_eq!(f64_text(1.0 / 3.0), "0.3333333333333333");
+        assert_eq!(f64_text(f64::MAX), "1.7976931348623157e+308");
+        let mut f = Vec::new();
+        write_f32(&mut f, 0.1_f32);
+        assert_eq!(f, b"0.1");
+    }
+
+    #[test]
+    fn every_float_parses_back_with_no_more_digits_than_ryu() {
+        let mut x = 0x2545_F491_4F6C_DD1D_u64;
+        for i in 0..200_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let v = match i % 3 {
+                0 => f64::from_bits(x),
+                1 => (x % 10_000_000_000) as f64 / 10f64.powi((x % 9) as i32),
+                _ => (x % 1_000_000) as f64 / 7.0,
+            };
+            if !v.is_finite() {
+                continue;
+            }
+            let text = f64_text(v);
+            assert_eq!(text.parse::<f64>().unwrap(), v, "{text}");
+            let mut ryu = ryu::Buffer::new();
+            let expected = ryu.format_finite(v);
+            let expected = expected.strip_suffix(".0").unwrap_or(expected);
+            assert_eq!(text.replace("e+", "e"), expected, "{v:?}");
+        }
+    }
+}
