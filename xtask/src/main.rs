@@ -50,7 +50,11 @@ fn print_help() {
 
 /// The workspace root (the parent of this crate's directory).
 pub(crate) fn workspace_root() -> PathBuf {
-    let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    // `cargo run` sets the variable for the run too; prefer it to the path compiled in, which
+    // is stale when another checkout built this binary in a shared target directory.
+    let manifest_dir = PathBuf::from(
+        env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
+    );
     manifest_dir
         .parent()
         .map(Path::to_path_buf)

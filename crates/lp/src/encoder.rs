@@ -83,32 +83,34 @@ fn may_need_escaping(bytes: &[u8]) -> bool {
     (found | special(last)) != 0
 }
 
-/// Appends a name that may hold a byte to escape or reject, escaped per `table`: copies
-/// the runs between such bytes whole.
+/// Appends a name that may hold a byte to escape or reject, escaped per `table`.
+///
+/// Writes into room made at the end of `buf` (twice the name's length, the most escaping can
+/// take), one byte per step and without a branch per byte: a backslash is written before
+/// every byte and kept only when the byte is one to escape.
 fn escape_slow(buf: &mut Vec<u8>, bytes: &[u8], table: &[u8; 256]) -> Result<(), &'static str> {
-    buf.reserve(bytes.len() + 8);
-    // The run not copied yet starts at `start`; the next byte to look at is at `next`.
-    let (mut start, mut next) = (0, 0);
-    while let Some(offset) = bytes[next..]
-        .iter()
-        .position(|&b| table[usize::from(b)] != PLAIN)
-    {
-        let i = next + offset;
-        next = i + 1;
-        match table[usize::from(bytes[i])] {
-            ESCAPE => {
-                put(buf, &bytes[start..i]);
-                buf.push(b'\\');
-                // The escaped byte itself starts the next run.
-                start = i;
-            }
-            REJECT_LF => return Err("contains a line feed (\\n)"),
-            REJECT_CR => return Err("contains a carriage return (\\r)"),
-            REJECT_TAB => return Err("contains a tab (\\t)"),
-            _ => return Err("contains a NUL character"),
+    const _: () = assert!(PLAIN == 0 && ESCAPE == 1);
+    let start = buf.len();
+    buf.resize(start + 2 * bytes.len(), 0);
+    let out = &mut buf[start..];
+    let mut n = 0;
+    for &b in bytes {
+        let class = table[usize::from(b)];
+        if class > ESCAPE {
+            buf.truncate(start);
+            return Err(match class {
+                REJECT_LF => "contains a line feed (\\n)",
+                REJECT_CR => "contains a carriage return (\\r)",
+                REJECT_TAB => "contains a tab (\\t)",
+                _ => "contains a NUL character",
+            });
         }
+        out[n] = b'\\';
+        n += usize::from(class);
+        out[n] = b;
+        n += 1;
     }
-    put(buf, &bytes[start..]);
+    buf.truncate(start + n);
     Ok(())
 }
 
@@ -262,6 +264,27 @@ struct InvalidDefaultTag {
     value: String,
     reason: &'static str,
     in_key: bool,
+}
+
+impl InvalidDefaultTag {
+    /// The error of every encode while this default tag is set.
+    #[cold]
+    fn error(&self, measurement: &str) -> Error {
+        if self.in_key {
+            Error::InvalidTagKey {
+                measurement: snippet(measurement),
+                key: snippet(&self.key),
+                reason: self.reason,
+            }
+        } else {
+            Error::InvalidTagValue {
+                measurement: snippet(measurement),
+                key: snippet(&self.key),
+                value: snippet(&self.value),
+                reason: self.reason,
+            }
+        }
+    }
 }
 
 /// Where the encoder was, to roll back to.
@@ -568,20 +591,11 @@ impl LineEncoder {
     }
 
     /// Fails with the invalid default tag, if there is one.
+    #[inline]
     pub(crate) fn check_default_tags(&self, measurement: &str) -> Result<(), Error> {
         match &self.invalid_default {
             None => Ok(()),
-            Some(t) if t.in_key => Err(Error::InvalidTagKey {
-                measurement: snippet(measurement),
-                key: snippet(&t.key),
-                reason: t.reason,
-            }),
-            Some(t) => Err(Error::InvalidTagValue {
-                measurement: snippet(measurement),
-                key: snippet(&t.key),
-                value: snippet(&t.value),
-                reason: t.reason,
-            }),
+            Some(tag) => Err(tag.error(measurement)),
         }
     }
 
