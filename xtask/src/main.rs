@@ -109,6 +109,23 @@ fn ci() -> Result<(), String> {
             ]);
             c
         }),
+        (
+            "cargo clippy -D warnings (influxdb3-lp without default features)",
+            {
+                // The line protocol crate is meant to be used alone, without Arrow.
+                let mut c = cargo();
+                c.args([
+                    "clippy",
+                    "--package",
+                    "influxdb3-lp",
+                    "--no-default-features",
+                    "--",
+                    "-D",
+                    "warnings",
+                ]);
+                c
+            },
+        ),
         ("cargo test (unit, integration, doc, examples)", {
             let mut c = cargo();
             c.args(["test", "--workspace", "--all-features"]);

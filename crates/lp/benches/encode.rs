@@ -7,6 +7,8 @@
 use std::hint::black_box;
 use std::sync::Arc;
 
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Float64Type, Int64Type, TimestampNanosecondType};
 use arrow_array::{
     ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray, TimestampNanosecondArray,
 };
@@ -145,13 +147,47 @@ fn wide_batch() -> (RecordBatch, Vec<Point>) {
     )
 }
 
-/// A batch encoded column by column, a memcpy of its output, and the same rows as points.
+/// Row `row` of the home batch as a `Point`, read from its typed columns.
+fn home_row_to_point(batch: &RecordBatch, row: usize) -> Point {
+    let column = |i: usize| batch.column(i).as_ref();
+    Point::new("home")
+        .tag("room", column(0).as_string::<i32>().value(row))
+        .field("temp", column(1).as_primitive::<Float64Type>().value(row))
+        .field("hum", column(2).as_primitive::<Float64Type>().value(row))
+        .field("co", column(3).as_primitive::<Int64Type>().value(row))
+        .timestamp(
+            column(4)
+                .as_primitive::<TimestampNanosecondType>()
+                .value(row),
+        )
+}
+
+/// Row `row` of the wide batch as a `Point`.
+fn wide_row_to_point(batch: &RecordBatch, row: usize) -> Point {
+    let schema = batch.schema_ref();
+    let mut point = Point::new("wide");
+    for c in 0..WIDE_COLUMNS {
+        point = point.field(
+            schema.field(c).name().as_str(),
+            batch.column(c).as_primitive::<Float64Type>().value(row),
+        );
+    }
+    let time = batch
+        .column(WIDE_COLUMNS)
+        .as_primitive::<TimestampNanosecondType>();
+    point.timestamp(time.value(row))
+}
+
+/// A batch encoded column by column, a memcpy of its output, the same rows encoded from
+/// `Point`s built beforehand (the encoder alone), and the same rows turned into a `Point` each
+/// and encoded (what encoding a batch takes without the columnar path).
 fn bench_batch(
     c: &mut Criterion,
     id: &str,
     batch: &RecordBatch,
     points: &[Point],
     mapping: &TableMapping,
+    row_to_point: impl Fn(&RecordBatch, usize) -> Point,
 ) {
     let rows = batch.num_rows() as u64;
     let mut encoder = LineEncoder::new(Precision::Nanoseconds);
@@ -167,6 +203,17 @@ fn bench_batch(
         check.as_bytes(),
         output.as_slice(),
         "points and batch encode alike"
+    );
+    check.clear();
+    for row in 0..batch.num_rows() {
+        check
+            .write_point(&row_to_point(batch, row))
+            .expect("the bench rows are valid");
+    }
+    assert_eq!(
+        check.as_bytes(),
+        output.as_slice(),
+        "points built from the rows encode like the batch"
     );
     drop(check);
 
@@ -201,6 +248,17 @@ fn bench_batch(
             black_box(encoder.len())
         })
     });
+    group.bench_function(format!("{id}_via_points"), |b| {
+        b.iter(|| {
+            encoder.clear();
+            for row in 0..batch.num_rows() {
+                encoder
+                    .write_point(&row_to_point(batch, row))
+                    .expect("the bench points are valid");
+            }
+            black_box(encoder.len())
+        })
+    });
     group.finish();
 }
 
@@ -212,12 +270,26 @@ fn benches(c: &mut Criterion) {
     let mapping = TableMapping::new()
         .measurement("home")
         .tag_columns(["room"]);
-    bench_batch(c, "batch_home_1m", &batch, &points, &mapping);
+    bench_batch(
+        c,
+        "batch_home_1m",
+        &batch,
+        &points,
+        &mapping,
+        home_row_to_point,
+    );
     drop((batch, points));
 
     let (batch, points) = wide_batch();
     let mapping = TableMapping::new().measurement("wide");
-    bench_batch(c, "batch_wide_10k", &batch, &points, &mapping);
+    bench_batch(
+        c,
+        "batch_wide_10k",
+        &batch,
+        &points,
+        &mapping,
+        wide_row_to_point,
+    );
 }
 
 criterion_group!(lp_encode, benches);

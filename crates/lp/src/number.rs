@@ -28,28 +28,31 @@ fn digits8(x: u64) -> u64 {
     tens | ((hundreds - 10 * tens) << 8)
 }
 
-/// Appends the eight digits of `x < 10^8`, zero-padded.
+/// The text of `x < 10^8` without leading zeros (`0` for zero), in reading order from the
+/// lowest byte, and its length.
 #[inline(always)]
-fn put_digits8(buf: &mut Vec<u8>, x: u64) {
-    buf.extend_from_slice(&(digits8(x) | ASCII_ZEROS).to_le_bytes());
-}
-
-/// Appends `x < 10^8` without leading zeros (`0` for zero).
-#[inline(always)]
-fn put_leading_chunk(buf: &mut Vec<u8>, x: u64) {
+fn leading_chunk(x: u64) -> (u64, usize) {
     let digits = digits8(x);
     // Leading zero digits are the low zero bytes; keep at least one digit.
     let zeros = ((digits | (1 << 56)).trailing_zeros() / 8) as usize;
-    let len = buf.len();
-    buf.extend_from_slice(&((digits | ASCII_ZEROS) >> (8 * zeros)).to_le_bytes());
-    buf.truncate(len + 8 - zeros);
+    ((digits | ASCII_ZEROS) >> (8 * zeros), 8 - zeros)
+}
+
+/// Appends the first `len` bytes of `word` (in reading order from its lowest byte) with one
+/// 16-byte store, cutting the rest off again.
+#[inline(always)]
+fn put_word(buf: &mut Vec<u8>, word: u128, len: usize) {
+    let start = buf.len();
+    buf.extend_from_slice(&word.to_le_bytes());
+    buf.truncate(start + len);
 }
 
 /// Appends the decimal digits of `v`.
 #[inline(always)]
 pub(crate) fn write_u64(buf: &mut Vec<u8>, v: u64) {
     if v < CHUNK {
-        put_leading_chunk(buf, v);
+        let (text, len) = leading_chunk(v);
+        put_word(buf, u128::from(text), len);
     } else {
         write_u64_long(buf, v);
     }
@@ -59,15 +62,28 @@ pub(crate) fn write_u64(buf: &mut Vec<u8>, v: u64) {
 /// short case inlines small.
 #[inline(never)]
 fn write_u64_long(buf: &mut Vec<u8>, v: u64) {
-    if v < CHUNK * CHUNK {
-        put_leading_chunk(buf, v / CHUNK);
-        put_digits8(buf, v % CHUNK);
+    let (head, low) = if v < CHUNK * CHUNK {
+        (v / CHUNK, v % CHUNK)
     } else {
+        // At most 20 digits: up to four, then sixteen.
+        let (top, len) = leading_chunk(v / (CHUNK * CHUNK));
+        put_word(buf, u128::from(top), len);
         let rest = v % (CHUNK * CHUNK);
-        put_leading_chunk(buf, v / (CHUNK * CHUNK));
-        put_digits8(buf, rest / CHUNK);
-        put_digits8(buf, rest % CHUNK);
-    }
+        let eight = |x| digits8(x) | ASCII_ZEROS;
+        put_word(
+            buf,
+            u128::from(eight(rest / CHUNK)) | (u128::from(eight(rest % CHUNK)) << 64),
+            16,
+        );
+        return;
+    };
+    let (text, len) = leading_chunk(head);
+    let low = digits8(low) | ASCII_ZEROS;
+    put_word(
+        buf,
+        u128::from(text) | (u128::from(low) << (8 * len)),
+        len + 8,
+    );
 }
 
 /// Appends `v` in decimal, with a `-` when negative.
@@ -90,6 +106,7 @@ pub(crate) fn write_f64(buf: &mut Vec<u8>, v: f64) {
 }
 
 /// Appends a finite f32 in its own shortest round-trip form (see [`write_f64`]).
+#[cfg(feature = "arrow")]
 #[inline]
 pub(crate) fn write_f32(buf: &mut Vec<u8>, v: f32) {
     let mut text = zmij::Buffer::new();
@@ -137,16 +154,28 @@ fn write_short_decimal(buf: &mut Vec<u8>, v: f64) -> bool {
         buf.push(b'-');
     }
     let (integer, fraction) = (m / FRACTION_SCALE, m % FRACTION_SCALE);
-    write_u64(buf, integer);
-    if fraction != 0 {
-        // Six digits in bytes 2..8 (reading order); trailing zero digits are high zero bytes.
+    // `.` and the fraction's digits without its trailing zeros: six digits sit in bytes 2..8
+    // of `digits8` (reading order), and trailing zero digits are its high zero bytes.
+    let (point, point_len) = if fraction == 0 {
+        (0, 0)
+    } else {
         let digits = digits8(fraction);
         let kept = 8 - (digits.leading_zeros() / 8) as usize - 2;
-        let len = buf.len();
-        buf.extend_from_slice(
-            &((((digits | ASCII_ZEROS) >> 16) << 8) | u64::from(b'.')).to_le_bytes(),
+        (
+            (((digits | ASCII_ZEROS) >> 16) << 8) | u64::from(b'.'),
+            1 + kept,
+        )
+    };
+    if integer < CHUNK {
+        let (text, len) = leading_chunk(integer);
+        put_word(
+            buf,
+            u128::from(text) | (u128::from(point) << (8 * len)),
+            len + point_len,
         );
-        buf.truncate(len + 1 + kept);
+    } else {
+        write_u64_long(buf, integer);
+        put_word(buf, u128::from(point), point_len);
     }
     true
 }
@@ -307,9 +336,12 @@ mod tests {
         assert_eq!(f64_text(-0.0), "-0");
         assert_eq!(f64_text(1.0 / 3.0), "0.3333333333333333");
         assert_eq!(f64_text(f64::MAX), "1.7976931348623157e+308");
-        let mut f = Vec::new();
-        write_f32(&mut f, 0.1_f32);
-        assert_eq!(f, b"0.1");
+        #[cfg(feature = "arrow")]
+        {
+            let mut f = Vec::new();
+            write_f32(&mut f, 0.1_f32);
+            assert_eq!(f, b"0.1");
+        }
     }
 
     #[test]
