@@ -32,6 +32,29 @@ fn digits8(x: u64) -> u64 {
 /// lowest byte, and its length.
 #[inline(always)]
 fn leading_chunk(x: u64) -> (u64, usize) {
+    // One or two digits (small counts, the integer part of most readings) go the short way.
+    if x < 100 {
+        let tens = (x * 103) >> 10;
+        let ones = x - 10 * tens;
+        return if x < 10 {
+            (u64::from(b'0') + ones, 1)
+        } else {
+            (ASCII_ZEROS as u16 as u64 + tens + (ones << 8), 2)
+        };
+    }
+    if x < 10_000 {
+        // Two 16-bit lanes (x / 100, x % 100; `x * 5243 >> 19` is `x / 100` below 10^4), each
+        // split into its two digits as in `digits8`.
+        let high = (x * 5243) >> 19;
+        let hundreds = high | ((x - 100 * high) << 16);
+        let tens = ((hundreds * 103) >> 10) & 0x000F_000F;
+        let digits = tens | ((hundreds - 10 * tens) << 8);
+        let zeros = ((digits | (1 << 24)).trailing_zeros() / 8) as usize;
+        return (
+            ((digits | ASCII_ZEROS) & 0xFFFF_FFFF) >> (8 * zeros),
+            4 - zeros,
+        );
+    }
     let digits = digits8(x);
     // Leading zero digits are the low zero bytes; keep at least one digit.
     let zeros = ((digits | (1 << 56)).trailing_zeros() / 8) as usize;
@@ -135,8 +158,8 @@ const FRACTION_SCALE: u64 = 1_000_000;
 ///
 /// Exact: let `m = round(|v| * 10^6)`. With `|v| * 10^6 < 1e15` the error of that product is
 /// far below 0.5, and two decimals of six fractional digits are more than a unit in the last
-/// place of `v` apart, so if `v` is such a decimal at all, it is `m / 10^6`
-/// ([`decimal_rounds_to`] checks that). Its trailing zero digits then go, and what is left has
+/// place of `v` apart, so if `v` is such a decimal at all, it is `m / 10^6` (one division
+/// checks that). Its trailing zero digits then go, and what is left has
 /// the fewest digits of any decimal that rounds to `v`.
 #[inline]
 fn write_short_decimal(buf: &mut Vec<u8>, v: f64) -> bool {
@@ -147,7 +170,9 @@ fn write_short_decimal(buf: &mut Vec<u8>, v: f64) -> bool {
     // Round half up; `scaled + 0.5` is exact below 2^50, and truncation is floor here.
     // (Signed conversions are single instructions; unsigned ones are not.)
     let m = (a * FRACTION_SCALE as f64 + 0.5) as i64 as u64;
-    if !decimal_rounds_to(m, a) {
+    // `m < 2^50` and `10^6` are exact, and IEEE division rounds correctly, so this is the
+    // float a parser makes of the decimal `m / 10^6`.
+    if m as f64 / FRACTION_SCALE as f64 != a {
         return false;
     }
     if v < 0.0 {
@@ -178,39 +203,6 @@ fn write_short_decimal(buf: &mut Vec<u8>, v: f64) -> bool {
         put_word(buf, u128::from(point), point_len);
     }
     true
-}
-
-/// Whether the decimal `m / 10^6` rounds (to nearest, ties to even) to exactly `a`, as a
-/// parser rounds it; integer arithmetic, which costs less than the division that IEEE
-/// `m as f64 / 1e6` would. Requires `1e-5 <= a < 1e9` and `m < 2^50`.
-///
-/// With `a = M * 2^-s` (`M` the 53-bit significand, `23 <= s <= 69` in that range), the
-/// decimal rounds to `a` when it lies within half a unit in the last place of `a`, that is
-/// `|4 * m * 2^s - 4 * M * 10^6| <= 2 * 10^6` (a tie goes to the even `M`); below a power of
-/// two the gap to the next smaller float is half as wide, so the bound below `a` is `10^6`.
-#[inline]
-fn decimal_rounds_to(m: u64, a: f64) -> bool {
-    const HIDDEN_BIT: u64 = 1 << 52;
-    let bits = a.to_bits();
-    // `a` is a positive normal number: its biased exponent is in 1..=2046.
-    let biased_exponent = (bits >> 52) as u32;
-    let significand = (bits & (HIDDEN_BIT - 1)) | HIDDEN_BIT;
-    let s = 1075 - biased_exponent;
-    let p = u128::from(FRACTION_SCALE);
-    let decimal = u128::from(m) << (s + 2);
-    let float = 4 * u128::from(significand) * p;
-    let even = significand.is_multiple_of(2);
-    if decimal >= float {
-        let d = decimal - float;
-        d < 2 * p || (d == 2 * p && even)
-    } else {
-        let d = float - decimal;
-        if significand == HIDDEN_BIT {
-            d <= p
-        } else {
-            d < 2 * p || (d == 2 * p && even)
-        }
-    }
 }
 
 const _: () = assert!(10_u64.pow(FRACTION_DIGITS) == FRACTION_SCALE);
@@ -262,41 +254,6 @@ mod tests {
             let mut buf = Vec::new();
             write_i64(&mut buf, v);
             assert_eq!(buf, v.to_string().as_bytes(), "{v}");
-        }
-    }
-
-    /// The integer check agrees with IEEE division on short decimals, on the floats next to
-    /// them (where the rounding is decided), and on powers of two and their neighbours.
-    #[test]
-    fn decimal_rounds_to_agrees_with_division() {
-        let mut values = Vec::new();
-        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-        for i in 0..200_000_u64 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            let k = (i % 7) as i32;
-            let m = (x % 1_000_000_000_000_000) >> (i % 40);
-            let v = m as f64 / 10f64.powi(k);
-            values.extend([v, v.next_up(), v.next_down()]);
-        }
-        for e in -16..30 {
-            let v = 2f64.powi(e);
-            values.extend([v, v.next_up(), v.next_down()]);
-        }
-        let p = FRACTION_SCALE as f64;
-        for a in values {
-            if !(1e-5..1e9).contains(&a) {
-                continue;
-            }
-            let m = (a * p + 0.5) as u64;
-            for candidate in [m.saturating_sub(1), m, m + 1] {
-                assert_eq!(
-                    decimal_rounds_to(candidate, a),
-                    candidate as f64 / p == a,
-                    "{candidate} / 10^6 against {a:e}"
-                );
-            }
         }
     }
 
