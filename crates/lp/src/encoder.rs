@@ -91,7 +91,12 @@ fn may_need_escaping(bytes: &[u8]) -> bool {
 fn escape_slow(buf: &mut Vec<u8>, bytes: &[u8], table: &[u8; 256]) -> Result<(), &'static str> {
     const _: () = assert!(PLAIN == 0 && ESCAPE == 1);
     let start = buf.len();
-    buf.resize(start + 2 * bytes.len(), 0);
+    if bytes.len() <= 16 {
+        // A fixed-size store rather than a call to `memset`, for the usual short name.
+        buf.extend_from_slice(&[0; 32]);
+    } else {
+        buf.resize(start + 2 * bytes.len(), 0);
+    }
     let out = &mut buf[start..];
     let mut n = 0;
     for &b in bytes {
