@@ -226,7 +226,7 @@ impl<Tz: chrono::TimeZone> From<chrono::DateTime<Tz>> for Timestamp {
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 pub enum FieldValue {
-    /// A 64-bit float, written in shortest round-trip form (`21.5`, `1e300`).
+    /// A 64-bit float, written in shortest round-trip form (`21.5`, `1e+300`, `2.5e-7`).
     Float(f64),
     /// A signed integer, written with an `i` suffix.
     Integer(i64),
