@@ -229,7 +229,8 @@ mod tests {
         let mut p = 1_u64;
         while let Some(next) = p.checked_mul(10) {
             p = next;
-            values.extend([p - 1, p, p + 1, 2 * p - 1, 5 * p + 3]);
+            values.extend([p - 1, p, p + 1]);
+            values.extend([2, 5].map(|k| p.saturating_mul(k).saturating_add(3)));
         }
         let mut x = 0x9E37_79B9_7F4A_7C15_u64;
         for _ in 0..100_000 {
