@@ -30,6 +30,12 @@ fn home_point() -> Point {
         .timestamp(1_641_024_000_000_000_000)
 }
 
+/// The least a point can be: a one-letter measurement and one integer field, no tags, no
+/// timestamp. Its cost is what checking and writing any point costs before names and numbers.
+fn minimal_point() -> Point {
+    Point::new("m").field("c", 0)
+}
+
 fn escaped_point() -> Point {
     Point::new("my measurement, with \\ escapes")
         .tag("tag key, one", "value = one, two")
@@ -265,6 +271,7 @@ fn bench_batch(
 fn benches(c: &mut Criterion) {
     bench_point(c, "point_home", &home_point());
     bench_point(c, "point_escaped", &escaped_point());
+    bench_point(c, "point_minimal", &minimal_point());
 
     let (batch, points) = home_batch();
     let mapping = TableMapping::new()

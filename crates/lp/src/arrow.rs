@@ -733,7 +733,7 @@ fn encode_row(plan: &mut Plan<'_>, encoder: &mut LineEncoder, row: usize) -> Res
             }
         })?;
         encoder.buf.push(b' ');
-        write_i64(&mut encoder.buf, value);
+        encoder.timestamps.write(&mut encoder.buf, value);
     }
     Ok(true)
 }

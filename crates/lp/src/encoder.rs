@@ -5,7 +5,7 @@ use std::fmt;
 use bytes::Bytes;
 
 use crate::error::snippet;
-use crate::number::{write_f64, write_i64, write_u64};
+use crate::number::{TimestampDigits, write_f64, write_i64, write_u64};
 use crate::parser::{line_end_state, parse_lines, split_lines, trim_leading};
 use crate::{Error, FieldValue, Point, Precision};
 
@@ -326,6 +326,8 @@ pub struct LineEncoder {
     invalid_default: Option<InvalidDefaultTag>,
     pub(crate) line_count: usize,
     pub(crate) stats: EncodeStats,
+    /// The leading digits of the last timestamp written, kept for the next one.
+    pub(crate) timestamps: TimestampDigits,
     order: Vec<u32>,
     /// Scratch space of [`LineBuilder`](crate::LineBuilder): the last tag key of the line,
     /// and its field keys (concatenated) with where each ends.
@@ -369,6 +371,7 @@ impl LineEncoder {
             invalid_default: None,
             line_count: 0,
             stats: EncodeStats::default(),
+            timestamps: TimestampDigits::default(),
             order: Vec::new(),
             last_tag_key: String::new(),
             field_keys: String::new(),
@@ -817,7 +820,7 @@ impl LineEncoder {
                         timestamp: ts,
                     })?;
             self.buf.push(b' ');
-            write_i64(&mut self.buf, value);
+            self.timestamps.write(&mut self.buf, value);
         }
         Ok(true)
     }

@@ -181,7 +181,7 @@ impl LineBuilder<'_> {
                         timestamp: ts,
                     })?;
             encoder.buf.push(b' ');
-            crate::number::write_i64(&mut encoder.buf, value);
+            encoder.timestamps.write(&mut encoder.buf, value);
         }
         self.encoder.end_line();
         Ok(())
