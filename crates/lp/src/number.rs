@@ -240,16 +240,18 @@ fn write_short_decimal(buf: &mut Vec<u8>, v: f64) -> bool {
     }
     let (integer, fraction) = (m / FRACTION_SCALE, m % FRACTION_SCALE);
     // `.` and the fraction's digits without its trailing zeros: six digits sit in bytes 2..8
-    // of `digits8` (reading order), and trailing zero digits are its high zero bytes.
+    // of `digits8` (reading order). How many to keep comes from divisibility tests, which do
+    // not wait for the digits (the next write's position depends on it).
     let (point, point_len) = if fraction == 0 {
         (0, 0)
     } else {
-        let digits = digits8(fraction);
-        let kept = 8 - (digits.leading_zeros() / 8) as usize - 2;
-        (
-            (((digits | ASCII_ZEROS) >> 16) << 8) | u64::from(b'.'),
-            1 + kept,
-        )
+        let trailing_zeros = usize::from(fraction.is_multiple_of(10))
+            + usize::from(fraction.is_multiple_of(100))
+            + usize::from(fraction.is_multiple_of(1_000))
+            + usize::from(fraction.is_multiple_of(10_000))
+            + usize::from(fraction.is_multiple_of(100_000));
+        let digits = digits8(fraction) | ASCII_ZEROS;
+        (((digits >> 16) << 8) | u64::from(b'.'), 7 - trailing_zeros)
     };
     if integer < CHUNK {
         let (text, len) = leading_chunk(integer);
