@@ -2,8 +2,9 @@
 //! shortest round-trip form with a fast path for short decimals.
 //!
 //! Everything appends to a `Vec<u8>`. Digits are made eight at a time in the lanes of a `u64`
-//! (SWAR: a handful of multiplications and shifts, no division and no lookup table), then
-//! stored with one 8-byte write; the bytes past the number are cut off again by `truncate`.
+//! (SWAR: a handful of multiplications and shifts, no division instruction and no lookup
+//! table), then stored with one 16-byte write; the bytes past the number are cut off again by
+//! `truncate`.
 
 /// `10^8`, the span of one eight-digit chunk.
 const CHUNK: u64 = 100_000_000;
@@ -219,15 +220,15 @@ const FRACTION_SCALE: u64 = 1_000_000;
 /// Exact: let `m = round(|v| * 10^6)`. With `|v| * 10^6 < 1e15` the error of that product is
 /// far below 0.5, and two decimals of six fractional digits are more than a unit in the last
 /// place of `v` apart, so if `v` is such a decimal at all, it is `m / 10^6` (one division
-/// checks that). Its trailing zero digits then go, and what is left has
-/// the fewest digits of any decimal that rounds to `v`.
+/// checks that). Its trailing zero digits then go, and what is left has the fewest digits of
+/// any decimal that rounds to `v`.
 #[inline]
 fn write_short_decimal(buf: &mut Vec<u8>, v: f64) -> bool {
     let a = v.abs();
     if !(1e-5..1e9).contains(&a) {
         return false;
     }
-    // Round half up; `scaled + 0.5` is exact below 2^50, and truncation is floor here.
+    // Round half up; adding 0.5 is exact below 2^50, and truncation is floor here.
     // (Signed conversions are single instructions; unsigned ones are not.)
     let m = (a * FRACTION_SCALE as f64 + 0.5) as i64 as u64;
     // `m < 2^50` and `10^6` are exact, and IEEE division rounds correctly, so this is the
