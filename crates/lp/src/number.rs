@@ -193,15 +193,13 @@ pub(crate) fn write_f64(buf: &mut Vec<u8>, v: f64) {
 #[cfg(feature = "arrow")]
 #[inline]
 pub(crate) fn write_f32(buf: &mut Vec<u8>, v: f32) {
-    let mut text = zmij::Buffer::new();
-    let text = text.format_finite(v);
-    crate::encoder::put(buf, text.strip_suffix(".0").unwrap_or(text).as_bytes());
+    write_shortest(buf, v);
 }
 
-/// [`write_f64`] for any finite value.
-#[cold]
+/// [`write_f64`] and [`write_f32`] for any finite value (kept out of line: the fast path of
+/// [`write_f64`] inlines small).
 #[inline(never)]
-fn write_shortest(buf: &mut Vec<u8>, v: f64) {
+fn write_shortest<F: zmij::Float>(buf: &mut Vec<u8>, v: F) {
     let mut text = zmij::Buffer::new();
     let text = text.format_finite(v);
     crate::encoder::put(buf, text.strip_suffix(".0").unwrap_or(text).as_bytes());
