@@ -87,7 +87,7 @@ pub use crate::error::Error;
 #[cfg(feature = "ingest")]
 pub use crate::file::{FileProgress, WriteFile, WriteReport};
 pub use crate::options::{SYNCHRONOUS, WriteCall, WriteClientOptions, WriteMode};
-pub use crate::record::Record;
+pub use crate::record::{Record, RecordTime};
 
 /// The line protocol crate, `influxdb3-lp` (the path `#[derive(ToLineProtocol)]` uses).
 pub use influxdb3_lp as lp;

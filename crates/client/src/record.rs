@@ -13,8 +13,11 @@ use crate::Error;
 ///   tag out), optional;
 /// - `fields` (object of numbers, strings and booleans; integers are written as integers,
 ///   other numbers as floats; `null` leaves the field out; written sorted by key), required;
-/// - `time` (integer, optional), **in the precision of the write**, as in Python:
-///   `1641067200` written with [`Precision::Seconds`](crate::Precision) is 2022-01-01T20:00Z.
+/// - `time` (optional): an integer **in the precision of the write**, as in Python
+///   (`1641067200` written with [`Precision::Seconds`](crate::Precision) is 2022-01-01T20:00Z),
+///   or an RFC 3339 / ISO 8601 date-time string (`"2022-01-01T20:00:00Z"`,
+///   `"2022-01-01T21:00:00.5+01:00"`; without an offset it is UTC, as in Python), written in
+///   the write's precision, rounded down.
 ///
 /// Any other key, or a value of the wrong type, is an error naming the key.
 ///
@@ -37,7 +40,16 @@ use crate::Error;
 #[derive(Clone, Debug, PartialEq)]
 pub struct Record {
     point: Point,
-    time: Option<i64>,
+    time: Option<RecordTime>,
+}
+
+/// The `time` of a [`Record`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RecordTime {
+    /// An integer: a count of units of the precision the record is written in.
+    InWritePrecision(i64),
+    /// A date-time string: an instant, converted to the write's precision when written.
+    At(Timestamp),
 }
 
 impl Record {
@@ -136,14 +148,17 @@ impl Record {
         }
         let time = match object.get("time") {
             None | Some(Value::Null) => None,
-            Some(Value::Number(n)) => Some(n.as_i64().ok_or_else(|| {
-                Error::config(format!(
-                    "record key `time` must be an integer in the write precision, not {n}"
-                ))
-            })?),
+            Some(Value::Number(n)) => Some(RecordTime::InWritePrecision(n.as_i64().ok_or_else(
+                || {
+                    Error::config(format!(
+                        "record key `time` must be an integer in the write precision or an RFC 3339 date-time string, not {n}"
+                    ))
+                },
+            )?)),
+            Some(Value::String(text)) => Some(RecordTime::At(parse_date_time(text)?)),
             Some(other) => {
                 return Err(Error::config(format!(
-                    "record key `time` must be an integer in the write precision, not {}",
+                    "record key `time` must be an integer in the write precision or an RFC 3339 date-time string, not {}",
                     kind(other)
                 )));
             }
@@ -156,8 +171,8 @@ impl Record {
         &self.point
     }
 
-    /// The `time` value, in the precision of the write.
-    pub fn time(&self) -> Option<i64> {
+    /// The `time` value, if the record has one.
+    pub fn time(&self) -> Option<RecordTime> {
         self.time
     }
 }
@@ -180,17 +195,41 @@ impl TryFrom<Value> for Record {
 
 impl ToLineProtocol for Record {
     fn encode_to(&self, encoder: &mut LineEncoder) -> Result<(), LpError> {
-        match self.time {
-            None => encoder.write_point(&self.point),
-            Some(t) => {
-                let point = self
-                    .point
-                    .clone()
-                    .timestamp(Timestamp::new(t, encoder.precision()));
-                encoder.write_point(&point)
-            }
-        }
+        let timestamp = match self.time {
+            None => return encoder.write_point(&self.point),
+            Some(RecordTime::InWritePrecision(t)) => Timestamp::new(t, encoder.precision()),
+            Some(RecordTime::At(t)) => t,
+        };
+        encoder.write_point(&self.point.clone().timestamp(timestamp))
     }
+}
+
+/// An RFC 3339 / ISO 8601 date-time (`T` or a space between date and time, any fraction of a
+/// second, `Z` or a `±hh:mm` offset, UTC without one) as nanoseconds since the epoch.
+fn parse_date_time(text: &str) -> Result<Timestamp, Error> {
+    let trimmed = text.trim();
+    let instant = chrono::DateTime::parse_from_rfc3339(trimmed)
+        .map(|t| t.to_utc())
+        .or_else(|_| {
+            ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"]
+                .iter()
+                .find_map(|format| chrono::NaiveDateTime::parse_from_str(trimmed, format).ok())
+                .map(|t| t.and_utc())
+                .ok_or(())
+        })
+        .map_err(|()| {
+            Error::config(format!(
+                "record key `time` is the string {text:?}, which is not an RFC 3339 date-time \
+                 such as \"2022-01-01T20:00:00Z\""
+            ))
+        })?;
+    let nanos = instant.timestamp_nanos_opt().ok_or_else(|| {
+        Error::config(format!(
+            "record key `time` is {text:?}, outside the range InfluxDB can store \
+             (1677-09-21 to 2262-04-11)"
+        ))
+    })?;
+    Ok(Timestamp::from_nanos(nanos))
 }
 
 fn kind(value: &Value) -> &'static str {
@@ -249,5 +288,64 @@ mod tests {
         assert!(
             err(json!({"measurement": "m", "fields": {"v": 1}, "time": "2022"})).contains("`time`")
         );
+        assert!(
+            err(json!({"measurement": "m", "fields": {"v": 1}, "time": "2022-13-01T00:00:00Z"}))
+                .contains("\"2022-13-01T00:00:00Z\", which is not an RFC 3339")
+        );
+        assert!(
+            err(json!({"measurement": "m", "fields": {"v": 1}, "time": "2300-01-01T00:00:00Z"}))
+                .contains("outside the range")
+        );
+        assert!(
+            err(json!({"measurement": "m", "fields": {"v": 1}, "time": [1]})).contains("an array")
+        );
+    }
+
+    #[test]
+    fn a_date_time_string_is_an_instant_written_in_the_write_precision()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let encode = |time: &str, precision| -> Result<String, Box<dyn std::error::Error>> {
+            let record =
+                Record::from_json(&json!({"measurement": "m", "fields": {"v": 1}, "time": time}))?;
+            let mut e = LineEncoder::new(precision);
+            e.encode(&record)?;
+            Ok(String::from_utf8(e.as_bytes().to_vec())?)
+        };
+        // 2022-01-01T20:00:00Z is 1641067200 s.
+        for text in [
+            "2022-01-01T20:00:00Z",
+            "2022-01-01T21:00:00+01:00",
+            "2022-01-01t20:00:00z",
+            "2022-01-01T20:00:00",
+            "2022-01-01 20:00:00",
+            " 2022-01-01T20:00:00.000Z ",
+        ] {
+            assert_eq!(
+                encode(text, Precision::Seconds)?,
+                "m v=1i 1641067200\n",
+                "{text}"
+            );
+        }
+        assert_eq!(
+            encode("2022-01-01T20:00:00.123456789Z", Precision::Nanoseconds)?,
+            "m v=1i 1641067200123456789\n"
+        );
+        assert_eq!(
+            encode("2022-01-01T20:00:00.123456789Z", Precision::Milliseconds)?,
+            "m v=1i 1641067200123\n"
+        );
+        // Before the epoch, rounded down (towards the past) like every timestamp.
+        assert_eq!(
+            encode("1969-12-31T23:59:59.5Z", Precision::Seconds)?,
+            "m v=1i -1\n"
+        );
+        let record = Record::from_json(
+            &json!({"measurement": "m", "fields": {"v": 1}, "time": "1970-01-01T00:00:01Z"}),
+        )?;
+        assert_eq!(
+            record.time(),
+            Some(RecordTime::At(Timestamp::from_nanos(1_000_000_000)))
+        );
+        Ok(())
     }
 }
