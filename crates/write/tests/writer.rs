@@ -178,6 +178,117 @@ async fn retry_after_replaces_the_backoff() {
     assert_eq!(recorder.retries.load(Ordering::SeqCst), 1);
 }
 
+/// When each callback ran, in order: `on_retry` just before the writer sleeps, `on_success`
+/// just after the request that landed.
+#[derive(Default)]
+struct Timeline(Mutex<Vec<(&'static str, Instant)>>);
+
+impl Timeline {
+    fn gaps(&self) -> Vec<Duration> {
+        let events = self.0.lock().unwrap();
+        events.windows(2).map(|w| w[1].1 - w[0].1).collect()
+    }
+    fn kinds(&self) -> Vec<&'static str> {
+        self.0.lock().unwrap().iter().map(|e| e.0).collect()
+    }
+}
+
+impl WriteObserver for Timeline {
+    fn on_success(&self, _ctx: &BatchContext, _data: &[u8]) {
+        self.0.lock().unwrap().push(("success", Instant::now()));
+    }
+    fn on_error(&self, _ctx: &BatchContext, _data: &[u8], _err: &Error) {
+        self.0.lock().unwrap().push(("error", Instant::now()));
+    }
+    fn on_retry(&self, _ctx: &BatchContext, _data: &[u8], _err: &Error) {
+        self.0.lock().unwrap().push(("retry", Instant::now()));
+    }
+}
+
+/// The waits between attempts follow the schedule: retry `n` waits between
+/// `retry_interval * base^(n-1)` and `retry_interval * base^n`, capped at `max_retry_delay`.
+/// Measured on the wall clock, so only the lower bounds are tight; the upper bound only
+/// catches a schedule that is far too slow.
+#[tokio::test]
+async fn retries_wait_by_the_exponential_schedule_and_its_cap() {
+    let emulator = emulator().await;
+    emulator
+        .faults()
+        .fail_writes(4, WriteFault::new(503, "busy"));
+    let timeline = Arc::new(Timeline::default());
+    let writer = Writer::new(
+        transport(&emulator),
+        fast()
+            .retry_interval(Duration::from_millis(40))
+            .exponential_base(2)
+            .max_retry_delay(Duration::from_millis(120))
+            .max_retries(5),
+        timeline.clone(),
+    );
+    writer
+        .write(&WriteParams::new("schedule"), "m v=1 1")
+        .await
+        .expect("write");
+    let summary = writer.close().await.expect("close");
+    assert_eq!(summary.accepted_lines, 1);
+    assert_eq!(
+        timeline.kinds(),
+        ["retry", "retry", "retry", "retry", "success"]
+    );
+    // Retry n waits in [40, 80], [80, 120 (capped from 160)], [120, 120], [120, 120] ms.
+    let lows = [40, 80, 120, 120].map(Duration::from_millis);
+    let gaps = timeline.gaps();
+    for (n, (gap, low)) in gaps.iter().zip(lows).enumerate() {
+        assert!(
+            *gap >= low,
+            "retry {}: waited {gap:?}, less than {low:?}",
+            n + 1
+        );
+    }
+    let total: Duration = gaps.iter().sum();
+    assert!(
+        total < Duration::from_millis(440 + 2000),
+        "the retries took {total:?}, far more than the schedule's 440 ms at most"
+    );
+}
+
+/// `jitter_interval` delays each batch by a random time below it: never more (plus the
+/// time a request takes), and not always nothing.
+#[tokio::test]
+async fn jitter_delays_each_batch_by_a_random_time_below_the_interval() {
+    let emulator = emulator().await;
+    let jitter = Duration::from_millis(200);
+    let writer = Writer::new(
+        transport(&emulator),
+        fast()
+            .jitter_interval(jitter)
+            .flush_interval(Duration::from_secs(60)),
+        (),
+    );
+    let params = WriteParams::new("jitter");
+    let mut waits = Vec::new();
+    for i in 0..10 {
+        writer
+            .write(&params, format!("m v={i}i {i}").as_str())
+            .await
+            .expect("write");
+        let started = Instant::now();
+        writer.flush().await.expect("flush");
+        waits.push(started.elapsed());
+        assert_eq!(emulator.stats().lines_accepted("jitter"), i + 1);
+    }
+    writer.close().await.expect("close");
+    assert!(
+        waits.iter().all(|w| *w < jitter + Duration::from_secs(2)),
+        "{waits:?}"
+    );
+    // Each wait is uniform in 0..200 ms: ten waits all below 20 ms has probability 1e-10.
+    assert!(
+        waits.iter().any(|w| *w >= Duration::from_millis(20)),
+        "no batch waited: {waits:?}"
+    );
+}
+
 #[tokio::test]
 async fn gives_up_after_max_retries_or_max_retry_time() {
     let emulator = emulator().await;
