@@ -36,8 +36,7 @@
 //! - For schema errors, `original_line` is the line's own text (the server re-serializes the
 //!   parsed line, which unquotes strings and normalizes floats).
 //! - Deleting a database drops its data at once; retention periods are accepted and ignored.
-//! - HTTP query results are computed in full before the response is sent; `format=parquet`
-//!   is not supported (500).
+//! - HTTP query results are computed in full before the response is sent.
 //! - Tokens are not managed: the emulator knows one token (or none) given at start.
 
 mod faults;

@@ -3,6 +3,7 @@
 use std::io::Write as _;
 use std::time::{Duration, Instant, SystemTime};
 
+use arrow_array::RecordBatch;
 use bytes::Bytes;
 use http::{HeaderMap, Method, Request};
 use http_body_util::{BodyExt as _, Full};
@@ -22,6 +23,7 @@ struct Reply {
     status: u16,
     headers: HeaderMap,
     body: String,
+    raw: Bytes,
 }
 
 impl Reply {
@@ -55,6 +57,7 @@ async fn send_with(
         status,
         headers,
         body: String::from_utf8_lossy(&body).into_owned(),
+        raw: body,
     })
 }
 
@@ -277,6 +280,30 @@ async fn write_then_query_in_every_format() {
     );
     assert!(pretty.body.contains("| host | usage |"), "{}", pretty.body);
 
+    let parquet = get(&format!(
+        "{url}/api/v3/query_sql?db=db&q={encoded_q}&format=parquet"
+    ))
+    .await;
+    assert_eq!(parquet.status, 200, "{}", parquet.body);
+    assert_eq!(
+        parquet.header("content-type"),
+        Some("application/vnd.apache.parquet")
+    );
+    let batches: Vec<RecordBatch> =
+        parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(parquet.raw)
+            .unwrap()
+            .build()
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+    let table = arrow_cast::pretty::pretty_format_batches(&batches)
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        table,
+        "+------+-------+\n| host | usage |\n+------+-------+\n| a    | 0.5   |\n| b    | 1.5   |\n+------+-------+"
+    );
+
     // The Accept header picks the format when `format` is absent, and is always checked.
     let by_accept = send(
         Method::GET,
@@ -320,6 +347,14 @@ async fn write_then_query_in_every_format() {
         .body,
         ""
     );
+    let empty_parquet = get(&format!(
+        "{url}/api/v3/query_sql?db=db&q={none}&format=parquet"
+    ))
+    .await;
+    assert_eq!(
+        (empty_parquet.status, empty_parquet.body.as_str()),
+        (200, "")
+    );
 
     // Parameters, as JSON in GET and as an object in POST.
     let params = "%7B%22h%22%3A%22b%22%7D";
@@ -352,7 +387,7 @@ async fn write_then_query_in_every_format() {
         databases.body,
         "{\"iox::measurement\":\"databases\",\"name\":\"_internal\"}\n{\"iox::measurement\":\"databases\",\"name\":\"db\"}\n"
     );
-    assert_eq!(emulator.stats().queries, 11);
+    assert_eq!(emulator.stats().queries, 13);
 }
 
 #[tokio::test]
