@@ -742,6 +742,52 @@ async fn connection_string_client_writes_and_queries() -> Result<(), BoxError> {
     Ok(())
 }
 
+/// Against a server that requires client certificates, one identity given to the builder
+/// serves writes (HTTP) and queries (Flight); without it both are refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mutual_tls_identity_serves_writes_and_queries() -> Result<(), BoxError> {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+    let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate()?)?;
+    let server_key = KeyPair::generate()?;
+    let server_cert =
+        CertificateParams::new(vec!["localhost".to_owned()])?.signed_by(&server_key, &ca)?;
+    let client_key = KeyPair::generate()?;
+    let client_cert =
+        CertificateParams::new(vec!["app".to_owned()])?.signed_by(&client_key, &ca)?;
+    let emulator = influxdb3_emulator::Emulator::builder()
+        .tls(server_cert.pem(), server_key.serialize_pem())
+        .tls_client_ca(ca.pem())
+        .start()
+        .await?;
+
+    let client = Client::builder(emulator.url())
+        .database("mtls")
+        .tls_root_certificates_pem(ca.pem())
+        .tls_identity_pem(client_cert.pem(), client_key.serialize_pem())
+        .build()?;
+    client.write("m v=1i 1").await?;
+    assert_eq!(client.query("SELECT v FROM m").await?.num_rows(), 1);
+
+    let without = Client::builder(emulator.url())
+        .database("mtls")
+        .tls_root_certificates_pem(ca.pem())
+        .build()?;
+    // The server's `CertificateRequired` alert may arrive before or after the request is
+    // sent, so only the failure is checked, not its wording.
+    let write = without.write("m v=2i 2").await.err().map(|e| e.to_string());
+    assert!(
+        write
+            .as_deref()
+            .is_some_and(|e| e.contains("connection error")),
+        "{write:?}"
+    );
+    assert!(without.query("SELECT v FROM m").await.is_err());
+    assert_eq!(client.query("SELECT v FROM m").await?.num_rows(), 1);
+    Ok(())
+}
+
 /// Runs the `from_env_child` test of this binary in a child process with `vars` set (the
 /// process environment cannot be changed safely inside this one).
 async fn run_child(vars: Vec<(&'static str, String)>) -> Result<(bool, String), BoxError> {

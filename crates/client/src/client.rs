@@ -154,6 +154,7 @@ pub struct ClientBuilder {
     headers: Vec<(String, String)>,
     proxy: Option<String>,
     root_certificates: Vec<Vec<u8>>,
+    identity: Option<(Vec<u8>, Vec<u8>)>,
     danger_accept_invalid_certs: bool,
     write_client_options: WriteClientOptions,
     flight_options: FlightOptions,
@@ -190,6 +191,7 @@ impl ClientBuilder {
             headers: Vec::new(),
             proxy: None,
             root_certificates: Vec::new(),
+            identity: None,
             danger_accept_invalid_certs: false,
             write_client_options: WriteClientOptions::default(),
             flight_options: FlightOptions::default(),
@@ -367,6 +369,18 @@ impl ClientBuilder {
         self
     }
 
+    /// Presents this client certificate (PEM, leaf first) and private key (PEM) to a server
+    /// that asks for one (mutual TLS), for writes and queries: the Python client's
+    /// `cert_file`/`cert_key_file`.
+    pub fn tls_identity_pem(
+        mut self,
+        cert_pem: impl Into<Vec<u8>>,
+        key_pem: impl Into<Vec<u8>>,
+    ) -> Self {
+        self.identity = Some((cert_pem.into(), key_pem.into()));
+        self
+    }
+
     /// **Dangerous**: accept any server certificate for writes and queries. Only for tests
     /// against servers with throw-away certificates.
     pub fn danger_accept_invalid_certs(mut self, accept: bool) -> Self {
@@ -434,6 +448,10 @@ impl ClientBuilder {
         for pem in &self.root_certificates {
             transport = transport.tls_root_certificates_pem(pem.clone());
             flight = flight.root_certificates_pem(pem.clone());
+        }
+        if let Some((cert, key)) = &self.identity {
+            transport = transport.tls_identity_pem(cert.clone(), key.clone());
+            flight = flight.identity(cert.clone(), key.clone());
         }
         if self.danger_accept_invalid_certs {
             transport = transport.danger_accept_invalid_certs(true);

@@ -15,7 +15,7 @@ use hyper_util::rt::TokioIo;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject as _;
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
@@ -256,9 +256,11 @@ impl Write for Stream {
 }
 
 /// The rustls client configuration: `ring`, webpki roots plus `extra_roots_pem`, or no
-/// verification at all when `danger_accept_invalid_certs` is set.
+/// verification at all when `danger_accept_invalid_certs` is set; the client certificate and
+/// key of `identity` (PEM) for servers that ask for one.
 pub(crate) fn tls_config(
     extra_roots_pem: &[Vec<u8>],
+    identity: Option<&(Vec<u8>, Vec<u8>)>,
     danger_accept_invalid_certs: bool,
 ) -> Result<rustls::ClientConfig, Error> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -294,15 +296,38 @@ pub(crate) fn tls_config(
         }
     }
 
-    let config = if danger_accept_invalid_certs {
+    let builder = if danger_accept_invalid_certs {
         builder
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate(provider)))
-            .with_no_client_auth()
     } else {
-        builder.with_root_certificates(roots).with_no_client_auth()
+        builder.with_root_certificates(roots)
     };
-    Ok(config)
+    let Some((cert_pem, key_pem)) = identity else {
+        return Ok(builder.with_no_client_auth());
+    };
+    let chain = CertificateDer::pem_slice_iter(cert_pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| {
+            Error::config(format!(
+                "client certificate PEM (tls_identity_pem): cannot read a certificate: {e}"
+            ))
+        })?;
+    if chain.is_empty() {
+        return Err(Error::config(
+            "client certificate PEM (tls_identity_pem): no certificate found",
+        ));
+    }
+    let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(|e| {
+        Error::config(format!(
+            "client key PEM (tls_identity_pem): no usable private key: {e}"
+        ))
+    })?;
+    builder.with_client_auth_cert(chain, key).map_err(|e| {
+        Error::config(format!(
+            "client certificate and key (tls_identity_pem) cannot be used: {e}"
+        ))
+    })
 }
 
 /// Accepts every server certificate (still checks the handshake signatures).

@@ -378,6 +378,7 @@ pub struct HttpTransportBuilder {
     user_agent: Option<String>,
     proxy: Option<String>,
     root_certificates: Vec<Vec<u8>>,
+    identity: Option<(Vec<u8>, Vec<u8>)>,
     danger_accept_invalid_certs: bool,
     /// The first invalid setting, reported by `build()`.
     error: Option<Error>,
@@ -409,6 +410,7 @@ impl HttpTransportBuilder {
             user_agent: None,
             proxy: None,
             root_certificates: Vec::new(),
+            identity: None,
             danger_accept_invalid_certs: false,
             error: None,
         }
@@ -498,6 +500,17 @@ impl HttpTransportBuilder {
         self
     }
 
+    /// Presents this client certificate (PEM, the leaf first, then any intermediates) and
+    /// its private key (PEM: PKCS#8, PKCS#1 or SEC1) to servers that ask for one (mutual TLS).
+    pub fn tls_identity_pem(
+        mut self,
+        cert_pem: impl Into<Vec<u8>>,
+        key_pem: impl Into<Vec<u8>>,
+    ) -> Self {
+        self.identity = Some((cert_pem.into(), key_pem.into()));
+        self
+    }
+
     /// **Dangerous**: accept any server certificate, valid or not, for any host name.
     /// Only for tests against servers with throw-away certificates.
     pub fn danger_accept_invalid_certs(mut self, accept: bool) -> Self {
@@ -545,8 +558,11 @@ impl HttpTransportBuilder {
 
         let proxy = self.proxy.as_deref().map(ProxyConfig::parse).transpose()?;
         let proxy_authorization = proxy.as_ref().and_then(|p| p.authorization.clone());
-        let tls =
-            crate::connect::tls_config(&self.root_certificates, self.danger_accept_invalid_certs)?;
+        let tls = crate::connect::tls_config(
+            &self.root_certificates,
+            self.identity.as_ref(),
+            self.danger_accept_invalid_certs,
+        )?;
         let connector = Connector::new(self.connect_timeout, proxy);
         let https = hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config(tls)

@@ -392,3 +392,82 @@ async fn tls_verification_is_on_unless_turned_off() {
         .expect("no verification");
     assert_eq!(emulator.stats().lines_accepted("tls"), 2);
 }
+
+/// A CA, a `localhost` server certificate and a client certificate it signed: `(ca, server
+/// cert, server key, client cert, client key)`, all PEM.
+fn mutual_tls_pki() -> (String, String, String, String, String) {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca =
+        CertifiedIssuer::self_signed(ca_params, KeyPair::generate().expect("key")).expect("CA");
+    let server_key = KeyPair::generate().expect("key");
+    let server = CertificateParams::new(vec!["localhost".to_owned()])
+        .expect("server params")
+        .signed_by(&server_key, &ca)
+        .expect("server cert");
+    let client_key = KeyPair::generate().expect("key");
+    let client = CertificateParams::new(vec!["writer".to_owned()])
+        .expect("client params")
+        .signed_by(&client_key, &ca)
+        .expect("client cert");
+    (
+        ca.pem(),
+        server.pem(),
+        server_key.serialize_pem(),
+        client.pem(),
+        client_key.serialize_pem(),
+    )
+}
+
+#[tokio::test]
+async fn mutual_tls_writes_need_the_client_identity() {
+    let (ca, server_cert, server_key, client_cert, client_key) = mutual_tls_pki();
+    let emulator = Emulator::builder()
+        .token(TOKEN)
+        .tls(server_cert, server_key)
+        .tls_client_ca(ca.clone())
+        .start()
+        .await
+        .expect("mTLS emulator");
+    let url = emulator.url();
+    let params = WriteParams::new("mtls");
+
+    let with_identity = HttpTransport::builder(&url)
+        .token(TOKEN)
+        .tls_root_certificates_pem(ca.clone())
+        .tls_identity_pem(client_cert.clone(), client_key.clone())
+        .build()
+        .expect("transport");
+    with_identity
+        .send(&params, body(&["m v=1 1"]))
+        .await
+        .expect("a write with the client certificate");
+
+    let without = HttpTransport::builder(&url)
+        .token(TOKEN)
+        .tls_root_certificates_pem(ca.clone())
+        .build()
+        .expect("transport");
+    let err = without.send(&params, body(&["m v=2 2"])).await.unwrap_err();
+    // The server's `CertificateRequired` alert may arrive before or after the request is
+    // sent, so the message varies; the kind does not.
+    assert_eq!(err.kind(), ErrorKind::Connect, "{err}");
+    assert_eq!(emulator.stats().lines_accepted("mtls"), 1);
+
+    // Bad identities are refused when the transport is built, naming the setting.
+    for (cert, key, expected) in [
+        ("not a pem", client_key.as_str(), "no certificate found"),
+        (client_cert.as_str(), "no key", "no usable private key"),
+        // A PEM with a certificate in place of the key.
+        (client_cert.as_str(), ca.as_str(), "no usable private key"),
+    ] {
+        let err = HttpTransport::builder(&url)
+            .tls_identity_pem(cert, key)
+            .build()
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Config, "{err}");
+        assert!(err.to_string().contains("tls_identity_pem"), "{err}");
+        assert!(err.to_string().contains(expected), "{err}");
+    }
+}
