@@ -17,6 +17,9 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use arrow_array::RecordBatch;
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+
 use arrow_flight::encode::FlightDataEncoderBuilder;
 use arrow_flight::error::FlightError;
 use arrow_flight::flight_service_server::{FlightService, FlightServiceServer};
@@ -160,6 +163,7 @@ impl FlightServiceImpl {
             .await
             .map_err(|e| status(e.grpc_code(), format!("Error while planning query: {e}")))?;
         let schema = batches.schema();
+        let keep_alive = keep_alive_message(&schema)?;
         let batches = batches.map(|batch| {
             batch.map_err(|e| {
                 let e = QueryError::execution(e);
@@ -185,9 +189,35 @@ impl FlightServiceImpl {
             fail_after,
             messages_sent: 0,
             done: false,
+            keep_alive: (self.state.flight_keep_alive, keep_alive),
+            idle: None,
+            stats: Arc::clone(&self.state.stats),
         }
         .boxed())
     }
+}
+
+/// The empty batch sent as a keep-alive on a stream of `schema`, encoded as the stream's
+/// batches are (dictionaries sent as plain values).
+fn keep_alive_message(schema: &SchemaRef) -> Result<FlightData, Status> {
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|field| match field.data_type() {
+            DataType::Dictionary(_, value) => {
+                field.as_ref().clone().with_data_type((**value).clone())
+            }
+            _ => field.as_ref().clone(),
+        })
+        .collect();
+    let hydrated = Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()));
+    arrow_flight::utils::batches_to_flight_data(
+        &hydrated,
+        vec![RecordBatch::new_empty(hydrated.clone())],
+    )
+    .ok()
+    .and_then(|mut messages| messages.pop())
+    .ok_or_else(|| Status::internal("could not encode the keep-alive batch"))
 }
 
 /// The DoGet response: the encoder's messages with faults, delays and the deadline applied.
@@ -201,9 +231,14 @@ struct DoGetStream {
     delayed: Option<(FlightData, Pin<Box<tokio::time::Sleep>>)>,
     /// After this many data messages, end with this status.
     fail_after: Option<(usize, Status)>,
-    /// Messages sent so far, the schema included.
+    /// Messages sent so far, the schema included (keep-alives not).
     messages_sent: usize,
     done: bool,
+    /// After the schema, a stream idle this long gets this empty batch.
+    keep_alive: (Duration, FlightData),
+    /// Runs while the stream waits for its next message, once the schema is sent.
+    idle: Option<Pin<Box<tokio::time::Sleep>>>,
+    stats: Arc<crate::state::Stats>,
 }
 
 impl DoGetStream {
@@ -215,7 +250,26 @@ impl DoGetStream {
 
     fn emit(&mut self, message: FlightData) -> Poll<Option<Result<FlightData, Status>>> {
         self.messages_sent += 1;
+        self.idle = None;
         Poll::Ready(Some(Ok(message)))
+    }
+
+    /// While waiting for the next message: the keep-alive batch when the stream has been
+    /// idle for the keep-alive interval since the schema or the last message.
+    fn keep_alive_due(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<FlightData, Status>>> {
+        if self.messages_sent == 0 {
+            return Poll::Pending;
+        }
+        let interval = self.keep_alive.0;
+        let idle = self
+            .idle
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(interval)));
+        if idle.as_mut().poll(cx).is_pending() {
+            return Poll::Pending;
+        }
+        self.idle = None;
+        self.stats.record_keep_alive();
+        Poll::Ready(Some(Ok(self.keep_alive.1.clone())))
     }
 
     fn fault_due(&mut self) -> Option<Status> {
@@ -247,14 +301,14 @@ impl Stream for DoGetStream {
         }
         if let Some((_, sleep)) = &mut this.delayed {
             if sleep.as_mut().poll(cx).is_pending() {
-                return Poll::Pending;
+                return this.keep_alive_due(cx);
             }
             if let Some((message, _)) = this.delayed.take() {
                 return this.emit(message);
             }
         }
         match this.inner.poll_next_unpin(cx) {
-            Poll::Pending => Poll::Pending,
+            Poll::Pending => this.keep_alive_due(cx),
             Poll::Ready(Some(Ok(message))) => {
                 let is_data = this.messages_sent > 0;
                 match this.batch_delay {
@@ -264,7 +318,7 @@ impl Stream for DoGetStream {
                             return this.emit(message);
                         }
                         this.delayed = Some((message, sleep));
-                        Poll::Pending
+                        this.keep_alive_due(cx)
                     }
                     _ => this.emit(message),
                 }

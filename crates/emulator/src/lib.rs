@@ -51,6 +51,7 @@ mod store;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -105,6 +106,7 @@ pub struct EmulatorBuilder {
     limits: Limits,
     tls: Option<(Vec<u8>, Vec<u8>)>,
     client_ca: Option<Vec<u8>>,
+    flight_keep_alive: Duration,
 }
 
 impl Default for EmulatorBuilder {
@@ -116,6 +118,7 @@ impl Default for EmulatorBuilder {
             limits: Limits::default(),
             tls: None,
             client_ca: None,
+            flight_keep_alive: Duration::from_secs(5),
         }
     }
 }
@@ -129,6 +132,7 @@ impl std::fmt::Debug for EmulatorBuilder {
             .field("limits", &self.limits)
             .field("tls", &self.tls.is_some())
             .field("client_ca", &self.client_ca.is_some())
+            .field("flight_keep_alive", &self.flight_keep_alive)
             .finish()
     }
 }
@@ -187,6 +191,14 @@ impl EmulatorBuilder {
         self
     }
 
+    /// How long a Flight query stream may stay idle, once its schema has been sent, before
+    /// the emulator sends an empty (0-row) batch as a keep-alive, as the server does.
+    /// Default 5 s, the server's interval; shorter values let tests see keep-alives.
+    pub fn flight_keep_alive(mut self, idle: Duration) -> Self {
+        self.flight_keep_alive = idle;
+        self
+    }
+
     /// Binds the port and starts serving in the background on the current tokio runtime.
     ///
     /// # Errors
@@ -220,6 +232,7 @@ impl EmulatorBuilder {
             token: self.token,
             max_request_size: self.max_request_size,
             cluster_uuid: crate::http::uuid_v4(),
+            flight_keep_alive: self.flight_keep_alive,
         });
         let grpc = server::GrpcService::new(tonic::service::Routes::new(
             crate::flight::flight_service(Arc::clone(&state)),

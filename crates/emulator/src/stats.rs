@@ -23,6 +23,8 @@ pub struct Stats {
     pub queries: u64,
     /// Queries run, per database.
     pub queries_by_database: HashMap<String, u64>,
+    /// Empty keep-alive batches sent on idle Flight query streams.
+    pub keep_alive_batches: u64,
     /// The write requests received since
     /// [`record_bodies(true)`](crate::FaultController::record_bodies), oldest first.
     pub writes: Vec<RecordedWrite>,
@@ -85,6 +87,11 @@ impl StatsRecorder {
             .queries_by_database
             .entry(database.to_owned())
             .or_default() += 1;
+    }
+
+    /// Counts one keep-alive batch sent on a Flight query stream.
+    pub(crate) fn record_keep_alive(&self) {
+        self.lock().keep_alive_batches += 1;
     }
 
     /// Counts one request of any kind.

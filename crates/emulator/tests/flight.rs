@@ -490,3 +490,58 @@ async fn large_results_stream_in_several_messages() {
             .all(|s| s.len() == value.len())
     );
 }
+
+/// Once the schema is out, an idle stream gets an empty batch every keep-alive interval
+/// (PROTOCOL.md: 5 s on the server), decodable with the stream's schema; a stream that is
+/// never idle that long gets none.
+#[tokio::test]
+async fn idle_streams_get_empty_keep_alive_batches() {
+    let emulator = Emulator::builder()
+        .token(TOKEN)
+        .flight_keep_alive(Duration::from_millis(40))
+        .start()
+        .await
+        .expect("emulator starts");
+    write(&emulator, "db", HOME).await;
+    let all = || sql("db", "SELECT room, temp, time FROM home ORDER BY time");
+
+    let (messages, status) = raw_do_get(&emulator, all(), None).await;
+    assert!(status.is_none(), "{status:?}");
+    assert_eq!(messages.len(), 2, "schema then one batch, no keep-alive");
+    assert_eq!(emulator.stats().keep_alive_batches, 0);
+
+    emulator
+        .faults()
+        .slow_query_batches(Duration::from_millis(300));
+    let (messages, status) = raw_do_get(&emulator, all(), None).await;
+    assert!(status.is_none(), "{status:?}");
+    let keep_alives = emulator.stats().keep_alive_batches;
+    assert!(
+        keep_alives >= 3,
+        "{keep_alives} keep-alives in 300 ms of 40 ms idle steps"
+    );
+    assert_eq!(messages.len() as u64, 2 + keep_alives);
+
+    // Decoded, the keep-alives are empty batches of the stream's (dictionary-free) schema,
+    // sent before the data.
+    let decoded: Vec<RecordBatch> =
+        arrow_flight::decode::FlightRecordBatchStream::new_from_flight_data(futures::stream::iter(
+            messages.into_iter().map(Ok),
+        ))
+        .try_collect()
+        .await
+        .expect("every message decodes");
+    let rows: Vec<usize> = decoded.iter().map(RecordBatch::num_rows).collect();
+    let (empty, data) = rows.split_at(rows.len() - 1);
+    assert!(empty.iter().all(|&n| n == 0), "{rows:?}");
+    assert_eq!(data, [6]);
+    assert!(decoded.iter().all(|b| b.schema() == decoded[0].schema()));
+    assert_eq!(
+        decoded[0]
+            .schema()
+            .field_with_name("room")
+            .map(|f| f.data_type().clone())
+            .ok(),
+        Some(DataType::Utf8)
+    );
+}

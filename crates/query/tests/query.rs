@@ -449,3 +449,52 @@ async fn one_client_is_shared_by_many_tasks() {
         assert_eq!(task.await.unwrap().unwrap(), 3);
     }
 }
+
+/// The server's keep-alives (empty batches on an idle stream) never reach the caller, in
+/// any mode, and the rows are all there.
+#[tokio::test]
+async fn keep_alive_batches_are_skipped_in_every_mode() {
+    let emu = influxdb3_emulator::Emulator::builder()
+        .token(TOKEN)
+        .flight_keep_alive(Duration::from_millis(30))
+        .start()
+        .await
+        .unwrap();
+    write_lp(&emu, "sensors", HOME, None).await;
+    emu.faults().slow_query_batches(Duration::from_millis(200));
+    let client = QueryClient::builder(emu.url())
+        .token(TOKEN)
+        .database("sensors")
+        .build()
+        .unwrap();
+    let q = "SELECT room, temp, time FROM home ORDER BY time";
+
+    let all = client.query(q).await.unwrap();
+    assert_eq!(all.num_rows(), 3);
+    assert!(all.batches().iter().all(|b| b.num_rows() > 0));
+    let after_query = emu.stats().keep_alive_batches;
+    assert!(after_query >= 2, "{after_query} keep-alives sent");
+
+    let streamed: Vec<_> = client
+        .query_stream(q)
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(
+        streamed.iter().map(|b| b.num_rows()).collect::<Vec<_>>(),
+        [3]
+    );
+
+    let chunks: Vec<_> = client
+        .query_chunks(q)
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(chunks.len(), 1);
+    assert_eq!(chunks[0].data.num_rows(), 3);
+    assert!(emu.stats().keep_alive_batches >= after_query + 4);
+}
