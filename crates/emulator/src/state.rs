@@ -136,6 +136,7 @@ mod tests {
             token: token.map(str::to_owned),
             max_request_size: 1024,
             cluster_uuid: String::new(),
+            flight_keep_alive: std::time::Duration::from_secs(5),
         }
     }
 
