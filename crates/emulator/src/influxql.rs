@@ -13,9 +13,11 @@
 //! - `WHERE` with `AND`/`OR`, comparisons, `=~`/`!~` regexes, time conditions against
 //!   RFC 3339 strings, epoch-nanosecond integers, `now()` arithmetic with duration literals
 //!   and bare durations (`time >= -90d` means `now() - 90d`), `$name` parameters;
-//! - `GROUP BY` tags, `*` and `time(interval[, offset])`, `fill(none)` and `fill(null)`
-//!   (without gap filling: empty intervals are left out), `ORDER BY time [ASC|DESC]`,
-//!   `LIMIT`/`OFFSET` (per series, as in InfluxDB);
+//! - `GROUP BY` tags, `*` and `time(interval[, offset])` with `fill(null|none|<number>|
+//!   previous|linear)`: empty intervals of each series are filled over the `WHERE` time range
+//!   (up to now without an upper bound) by [`crate::gapfill`], as the server does; a fill
+//!   number replaces output values, not values inside an expression of aggregates;
+//!   `ORDER BY time [ASC|DESC]`, `LIMIT`/`OFFSET` (per series, as in InfluxDB);
 //! - `SHOW MEASUREMENTS`, `SHOW TAG KEYS [FROM m]`, `SHOW FIELD KEYS [FROM m]`,
 //!   `SHOW TAG VALUES [FROM m] WITH KEY = k | IN (…) | =~ /re/`.
 //!
@@ -30,6 +32,7 @@ use arrow_array::{ArrayRef, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::compute::kernels::regexp as arrow_string_regexp;
 
+use crate::gapfill::{Fill, GapFill};
 use crate::sql::QueryError;
 use crate::state::{DatabaseSnapshot, TableSnapshot};
 
@@ -45,6 +48,16 @@ pub(crate) enum Translation {
     Sql(String),
     /// A result computed directly from the snapshot (metadata queries).
     Batches(SchemaRef, Vec<RecordBatch>),
+    /// `GROUP BY time(…)` with gap filling: `sql` gives the intervals with data, ordered by
+    /// series and time; `bounds` is one row of the time range's candidate bounds in
+    /// nanoseconds (the first `lower` columns are lower bounds, the narrowest wins; the
+    /// others upper bounds, likewise), for [`GapFill::apply`].
+    GapFill {
+        sql: String,
+        bounds: String,
+        lower: usize,
+        plan: GapFill,
+    },
 }
 
 /// Parses one InfluxQL statement and translates it for `snapshot`.
@@ -54,7 +67,7 @@ pub(crate) fn translate(
 ) -> Result<Translation, QueryError> {
     let statement = parse(text)?;
     match statement {
-        Statement::Select(select) => Ok(Translation::Sql(select_sql(snapshot, &select)?)),
+        Statement::Select(select) => select_sql(snapshot, &select),
         Statement::ShowMeasurements => show_measurements(snapshot),
         Statement::ShowTagKeys { from } => show_keys(snapshot, from.as_deref(), KeyKind::Tag),
         Statement::ShowFieldKeys { from } => show_keys(snapshot, from.as_deref(), KeyKind::Field),
@@ -444,6 +457,7 @@ struct Select {
     condition: Option<Expr>,
     group_by_time: Option<TimeBucket>,
     group_by_tags: GroupTags,
+    fill: Fill,
     order_desc: bool,
     limit: Option<u64>,
     offset: Option<u64>,
@@ -844,19 +858,31 @@ impl Parser {
                 }
             }
         }
+        let mut fill = Fill::Null;
         if self.is_keyword("fill") && self.peek_at(1) == &Token::Sym(Sym::LParen) {
             self.at += 2;
-            match self.peek() {
+            let negative = self.accept_sym(Sym::Minus);
+            let sign = if negative { -1.0 } else { 1.0 };
+            fill = match self.peek() {
+                Token::Int(n) => Fill::Value(sign * *n as f64),
+                Token::Float(f) => Fill::Value(sign * *f),
                 Token::Ident {
                     name,
                     quoted: false,
-                } if name.eq_ignore_ascii_case("none") || name.eq_ignore_ascii_case("null") => {
-                    self.at += 1;
-                }
+                } if !negative => match name.to_ascii_lowercase().as_str() {
+                    "null" => Fill::Null,
+                    "none" => Fill::None,
+                    "previous" => Fill::Previous,
+                    "linear" => Fill::Linear,
+                    _ => return Err(QueryError::influxql(format!("invalid fill option: {name}"))),
+                },
                 other => {
-                    return Err(QueryError::unsupported(format!("fill({other})")));
+                    return Err(QueryError::influxql(format!(
+                        "invalid fill option: {other}"
+                    )));
                 }
-            }
+            };
+            self.at += 1;
             self.expect_sym(Sym::RParen)?;
         }
         let mut order_desc = false;
@@ -892,6 +918,7 @@ impl Parser {
             condition,
             group_by_time,
             group_by_tags,
+            fill,
             order_desc,
             limit,
             offset,
@@ -1209,7 +1236,7 @@ fn default_name(expr: &Expr) -> String {
 }
 
 /// Translates a `SELECT` into SQL over the snapshot's tables.
-fn select_sql(snapshot: &DatabaseSnapshot, select: &Select) -> Result<String, QueryError> {
+fn select_sql(snapshot: &DatabaseSnapshot, select: &Select) -> Result<Translation, QueryError> {
     let columns = Columns {
         table: snapshot.tables.iter().find(|t| t.name == select.from),
     };
@@ -1387,11 +1414,11 @@ fn select_sql(snapshot: &DatabaseSnapshot, select: &Select) -> Result<String, Qu
 
     let Some(table) = columns.table else {
         // An unknown measurement yields no rows, as in InfluxDB.
-        return Ok(format!(
+        return Ok(Translation::Sql(format!(
             "SELECT {} AS {}, to_timestamp_nanos(0) AS \"time\" WHERE FALSE",
             string(&select.from),
             ident(MEASUREMENT_COLUMN)
-        ));
+        )));
     };
     let mut inner = format!(
         "SELECT {} FROM {}",
@@ -1419,6 +1446,59 @@ fn select_sql(snapshot: &DatabaseSnapshot, select: &Select) -> Result<String, Qu
         order.push("\"distinct\" ASC".to_owned());
     }
     let output: Vec<String> = names.iter().map(|n| ident(n)).collect();
+    let distinct = names.iter().any(|n| n == "distinct");
+    if let Some(bucket) = select.group_by_time
+        && aggregate
+        && !distinct
+        && select.fill != Fill::None
+    {
+        let mut ascending: Vec<String> = series.iter().map(|t| format!("{t} ASC")).collect();
+        ascending.push("\"time\" ASC".to_owned());
+        let sql = format!(
+            "SELECT {} FROM ({inner}) ORDER BY {}",
+            output.join(", "),
+            ascending.join(", ")
+        );
+        let (lower, upper) = time_bounds(select.condition.as_ref());
+        let as_nanos = |(expr, shift): (&Expr, i64)| {
+            translator
+                .time_value(expr)
+                .map(|v| format!("CAST(CAST({v} AS TIMESTAMP) AS BIGINT) + {shift}"))
+        };
+        let mut bounds = lower
+            .iter()
+            .copied()
+            .map(as_nanos)
+            .collect::<Result<Vec<_>, _>>()?;
+        let lower = bounds.len();
+        for bound in upper {
+            bounds.push(as_nanos(bound)?);
+        }
+        if bounds.len() == lower {
+            // No upper bound: up to now, as the server does.
+            bounds.push("CAST(CAST(now() AS TIMESTAMP) AS BIGINT)".to_owned());
+        }
+        let counts = select
+            .fields
+            .iter()
+            .map(|f| matches!(&f.expr, Expr::Call { name, .. } if name == "count"))
+            .collect();
+        return Ok(Translation::GapFill {
+            sql,
+            bounds: format!("SELECT {}", bounds.join(", ")),
+            lower,
+            plan: GapFill {
+                interval: bucket.interval,
+                offset: bucket.offset,
+                fill: select.fill,
+                tags: series.len(),
+                counts,
+                order_desc: select.order_desc,
+                limit: select.limit,
+                offset_rows: select.offset,
+            },
+        });
+    }
     let limited = select.limit.is_some() || select.offset.is_some();
     let sql = if limited && !series.is_empty() {
         // LIMIT and OFFSET apply to each series.
@@ -1450,7 +1530,56 @@ fn select_sql(snapshot: &DatabaseSnapshot, select: &Select) -> Result<String, Qu
         }
         sql
     };
-    Ok(sql)
+    Ok(Translation::Sql(sql))
+}
+
+/// A time bound of a `WHERE` clause: its value, and the nanoseconds to add to it to make it
+/// inclusive.
+type TimeBound<'a> = (&'a Expr, i64);
+
+/// The time bounds of a `WHERE` clause made of `AND`s, as (value, nanoseconds to add) so
+/// that each bound is inclusive: `time > x` is `x + 1`, `time < x` is `x - 1`. Returns the
+/// lower bounds and the upper bounds; `OR` hides the bounds below it.
+fn time_bounds(condition: Option<&Expr>) -> (Vec<TimeBound<'_>>, Vec<TimeBound<'_>>) {
+    let (mut lower, mut upper) = (Vec::new(), Vec::new());
+    let mut pending: Vec<&Expr> = condition.into_iter().collect();
+    let is_time = |e: &Expr| matches!(e, Expr::Ident { name, .. } if name == "time");
+    while let Some(expr) = pending.pop() {
+        let Expr::Binary { op, lhs, rhs } = expr else {
+            continue;
+        };
+        // Written as `time <op> x`.
+        let (op, value) = if is_time(lhs) {
+            (*op, rhs.as_ref())
+        } else if is_time(rhs) {
+            let flipped = match op {
+                BinOp::Lt => BinOp::Gt,
+                BinOp::LtEq => BinOp::GtEq,
+                BinOp::Gt => BinOp::Lt,
+                BinOp::GtEq => BinOp::LtEq,
+                other => *other,
+            };
+            (flipped, lhs.as_ref())
+        } else {
+            if *op == BinOp::And {
+                pending.push(lhs);
+                pending.push(rhs);
+            }
+            continue;
+        };
+        match op {
+            BinOp::Gt => lower.push((value, 1)),
+            BinOp::GtEq => lower.push((value, 0)),
+            BinOp::Lt => upper.push((value, -1)),
+            BinOp::LtEq => upper.push((value, 0)),
+            BinOp::Eq => {
+                lower.push((value, 0));
+                upper.push((value, 0));
+            }
+            _ => {}
+        }
+    }
+    (lower, upper)
 }
 
 /// Whether `expr` references a column outside of any aggregate call.
@@ -2089,6 +2218,7 @@ mod tests {
                     offset: 300_000_000_000,
                 }),
                 group_by_tags: GroupTags::Listed(vec!["room".to_owned()]),
+                fill: Fill::None,
                 order_desc: true,
                 limit: Some(5),
                 offset: Some(1),
@@ -2145,8 +2275,8 @@ mod tests {
                 "the emulator does not support SELECT … INTO",
             ),
             (
-                "SELECT mean(a) FROM m GROUP BY time(1m) fill(previous)",
-                "the emulator does not support fill(previous)",
+                "SELECT mean(a) FROM m GROUP BY time(1m) fill(sideways)",
+                "invalid fill option: sideways",
             ),
             (
                 "SELECT a FROM m ORDER BY a",
@@ -2265,8 +2395,8 @@ mod tests {
                 "+------------------+---------------------+-----+--------------------+--------+\n| iox::measurement | time                | sum | spread             | median |\n+------------------+---------------------+-----+--------------------+--------+\n| home             | 2022-01-01T09:00:00 | 4   | 1.6000000000000014 | 36.05  |\n+------------------+---------------------+-----+--------------------+--------+",
             ),
             (
-                "SELECT count(co) FROM home GROUP BY time(2h, 30m)",
-                "+------------------+---------------------+-------+\n| iox::measurement | time                | count |\n+------------------+---------------------+-------+\n| home             | 2022-01-01T06:30:00 | 2     |\n| home             | 2022-01-01T08:30:00 | 4     |\n+------------------+---------------------+-------+",
+                "SELECT count(co) FROM home WHERE time <= '2022-01-01T12:00:00Z' GROUP BY time(2h, 30m)",
+                "+------------------+---------------------+-------+\n| iox::measurement | time                | count |\n+------------------+---------------------+-------+\n| home             | 2022-01-01T06:30:00 | 2     |\n| home             | 2022-01-01T08:30:00 | 4     |\n| home             | 2022-01-01T10:30:00 | 0     |\n+------------------+---------------------+-------+",
             ),
             (
                 "SHOW MEASUREMENTS",
@@ -2294,6 +2424,150 @@ mod tests {
         }
     }
 
+    /// `GROUP BY time(…)` fills the intervals without data of each series with data, over
+    /// the `WHERE` time range (both ends included, `<`/`>` moved by 1 ns), as the server
+    /// does; LIMIT/OFFSET and ORDER BY DESC apply to the filled rows.
+    #[tokio::test]
+    async fn gap_filling_follows_the_fill_option() {
+        /// The non-empty cells after the measurement of each row, joined by spaces.
+        async fn rows(query: &str) -> Vec<String> {
+            let table = influxql(query).await;
+            table
+                .lines()
+                .filter(|l| l.starts_with("| home"))
+                .map(|l| {
+                    l.split('|')
+                        .skip(2)
+                        .map(str::trim)
+                        .filter(|c| !c.is_empty())
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+                .collect()
+        }
+        const KITCHEN: &str = "FROM home WHERE room = 'Kitchen' AND time >= '2022-01-01T08:00:00Z'";
+        let cases: &[(String, &[&str])] = &[
+            (
+                format!("SELECT mean(temp) {KITCHEN} AND time <= '2022-01-01T10:00:00Z' GROUP BY time(30m)"),
+                &[
+                    "2022-01-01T08:00:00 21.0",
+                    "2022-01-01T08:30:00",
+                    "2022-01-01T09:00:00 23.0",
+                    "2022-01-01T09:30:00",
+                    "2022-01-01T10:00:00 22.7",
+                ],
+            ),
+            // `<` ends at the interval before the bound's.
+            (
+                format!("SELECT mean(temp) {KITCHEN} AND time < '2022-01-01T10:00:00Z' GROUP BY time(30m) fill(null)"),
+                &[
+                    "2022-01-01T08:00:00 21.0",
+                    "2022-01-01T08:30:00",
+                    "2022-01-01T09:00:00 23.0",
+                    "2022-01-01T09:30:00",
+                ],
+            ),
+            // COUNT is filled with 0 by fill(null); a number is cast (truncated) per column.
+            (
+                format!("SELECT count(temp), mean(temp) {KITCHEN} AND time <= '2022-01-01T10:00:00Z' GROUP BY time(30m)"),
+                &[
+                    "2022-01-01T08:00:00 1 21.0",
+                    "2022-01-01T08:30:00 0",
+                    "2022-01-01T09:00:00 1 23.0",
+                    "2022-01-01T09:30:00 0",
+                    "2022-01-01T10:00:00 1 22.7",
+                ],
+            ),
+            (
+                format!("SELECT count(temp), mean(temp) {KITCHEN} AND time <= '2022-01-01T10:00:00Z' GROUP BY time(30m) fill(2.5)"),
+                &[
+                    "2022-01-01T08:00:00 1 21.0",
+                    "2022-01-01T08:30:00 2 2.5",
+                    "2022-01-01T09:00:00 1 23.0",
+                    "2022-01-01T09:30:00 2 2.5",
+                    "2022-01-01T10:00:00 1 22.7",
+                ],
+            ),
+            (
+                format!("SELECT mean(temp) {KITCHEN} AND time <= '2022-01-01T10:00:00Z' GROUP BY time(30m) fill(-1)"),
+                &[
+                    "2022-01-01T08:00:00 21.0",
+                    "2022-01-01T08:30:00 -1.0",
+                    "2022-01-01T09:00:00 23.0",
+                    "2022-01-01T09:30:00 -1.0",
+                    "2022-01-01T10:00:00 22.7",
+                ],
+            ),
+            (
+                format!("SELECT mean(temp) {KITCHEN} AND time <= '2022-01-01T10:00:00Z' GROUP BY time(30m) fill(previous)"),
+                &[
+                    "2022-01-01T08:00:00 21.0",
+                    "2022-01-01T08:30:00 21.0",
+                    "2022-01-01T09:00:00 23.0",
+                    "2022-01-01T09:30:00 23.0",
+                    "2022-01-01T10:00:00 22.7",
+                ],
+            ),
+            // Linear: by time between the values around the gap; integers truncated;
+            // nothing after the last value.
+            (
+                format!("SELECT mean(temp), max(co) {KITCHEN} AND time <= '2022-01-01T10:30:00Z' GROUP BY time(30m) fill(linear)"),
+                &[
+                    "2022-01-01T08:00:00 21.0 0",
+                    "2022-01-01T08:30:00 22.0 0",
+                    "2022-01-01T09:00:00 23.0 0",
+                    "2022-01-01T09:30:00 22.85 1",
+                    "2022-01-01T10:00:00 22.7 3",
+                    "2022-01-01T10:30:00",
+                ],
+            ),
+            // `>` starts at the interval holding the bound plus 1 ns; without a lower bound
+            // each series starts at its first interval with data.
+            (
+                "SELECT max(temp) FROM home WHERE room = 'Kitchen' AND time > '2022-01-01T08:00:00Z' AND time <= '2022-01-01T09:00:00Z' GROUP BY time(30m)".to_owned(),
+                &[
+                    "2022-01-01T08:00:00",
+                    "2022-01-01T08:30:00",
+                    "2022-01-01T09:00:00 23.0",
+                ],
+            ),
+            (
+                "SELECT max(temp) FROM home WHERE room = 'Kitchen' AND time <= '2022-01-01T09:00:00Z' GROUP BY time(30m)".to_owned(),
+                &[
+                    "2022-01-01T08:00:00 21.0",
+                    "2022-01-01T08:30:00",
+                    "2022-01-01T09:00:00 23.0",
+                ],
+            ),
+            // Per series, after filling: ORDER BY DESC, then OFFSET and LIMIT.
+            (
+                "SELECT max(co) FROM home WHERE time >= '2022-01-01T08:00:00Z' AND time <= '2022-01-01T10:00:00Z' GROUP BY time(30m), room ORDER BY time DESC LIMIT 2 OFFSET 1".to_owned(),
+                &[
+                    "2022-01-01T09:30:00 Kitchen",
+                    "2022-01-01T09:00:00 Kitchen 0",
+                    "2022-01-01T09:30:00 Living Room",
+                    "2022-01-01T09:00:00 Living Room 0",
+                ],
+            ),
+            // A series without data in the range gets no rows.
+            (
+                "SELECT mean(temp) FROM home WHERE time >= '2023-01-01T00:00:00Z' AND time < '2023-01-01T02:00:00Z' GROUP BY time(30m)".to_owned(),
+                &[],
+            ),
+        ];
+        for (query, expected) in cases {
+            assert_eq!(rows(query).await, *expected, "{query}");
+        }
+
+        // The emulator refuses to fill more rows than it can hold.
+        let e = influxql_error(
+            "SELECT count(co) FROM home WHERE time >= '2022-01-01T08:00:00Z' GROUP BY time(1ms)",
+        )
+        .await
+        .to_string();
+        assert!(e.contains("fill() would produce"), "{e}");
+    }
+
     #[tokio::test]
     async fn parameters_bind_in_influxql() {
         let text = run(
@@ -2310,6 +2584,27 @@ mod tests {
                 "| iox::measurement | time                | temp |",
                 "+------------------+---------------------+------+",
                 "| home             | 2022-01-01T10:00:00 | 22.7 |",
+                "+------------------+---------------------+------+",
+            ]
+        );
+
+        // Parameters in the time range bound the gap filling too.
+        let text = run(
+            QueryLanguage::InfluxQl,
+            "SELECT max(temp) FROM home WHERE room = $room AND time >= $start AND time < $end GROUP BY time(1h) fill(0)",
+            json!({"room": "Kitchen", "start": "2022-01-01T09:00:00Z", "end": "2022-01-01T12:00:00Z"}),
+        )
+        .await
+        .expect("runs");
+        assert_eq!(
+            lines(&text),
+            [
+                "+------------------+---------------------+------+",
+                "| iox::measurement | time                | max  |",
+                "+------------------+---------------------+------+",
+                "| home             | 2022-01-01T09:00:00 | 23.0 |",
+                "| home             | 2022-01-01T10:00:00 | 22.7 |",
+                "| home             | 2022-01-01T11:00:00 | 0.0  |",
                 "+------------------+---------------------+------+",
             ]
         );

@@ -41,6 +41,7 @@
 
 mod faults;
 mod flight;
+mod gapfill;
 mod http;
 mod influxql;
 mod server;

@@ -14,8 +14,11 @@ use std::fmt;
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;
+use arrow_array::cast::AsArray;
+use arrow_array::types::Int64Type;
 use arrow_schema::SchemaRef;
 use datafusion::common::{ParamValues, TableReference};
+use datafusion::dataframe::DataFrame;
 use datafusion::datasource::MemTable;
 use datafusion::error::DataFusionError;
 use datafusion::execution::context::{SessionConfig, SessionContext};
@@ -220,17 +223,82 @@ pub(crate) async fn execute_stream(
         QueryLanguage::InfluxQl => match influxql::translate(snapshot, query)? {
             Translation::Sql(sql) => sql,
             Translation::Batches(schema, batches) => {
-                let stream = futures::stream::iter(batches.into_iter().map(Ok));
-                return Ok(Box::pin(RecordBatchStreamAdapter::new(schema, stream)));
+                return Ok(batch_stream(schema, batches));
+            }
+            Translation::GapFill {
+                sql,
+                bounds,
+                lower,
+                plan,
+            } => {
+                let ctx = session(snapshot)?;
+                let bounds = run(&ctx, &bounds, &params).await?;
+                let bounds = bounds_in_nanos(&bounds)?;
+                let (lowers, uppers) = bounds.split_at(lower.min(bounds.len()));
+                let lower = lowers.iter().copied().max();
+                let upper = uppers.iter().copied().min().unwrap_or(i64::MAX);
+                let frame = frame(&ctx, &sql, &params).await?;
+                let schema = Arc::clone(frame.schema().inner());
+                let batches = frame.collect().await.map_err(QueryError::execution)?;
+                let filled = plan.apply(&schema, &batches, lower, upper)?;
+                return Ok(batch_stream(schema, filled));
             }
         },
     };
     let ctx = session(snapshot)?;
-    let frame = ctx.sql(&sql).await.map_err(QueryError::planning)?;
-    let frame = frame
-        .with_param_values(ParamValues::from(params))
-        .map_err(QueryError::planning)?;
-    frame.execute_stream().await.map_err(QueryError::planning)
+    frame(&ctx, &sql, &params)
+        .await?
+        .execute_stream()
+        .await
+        .map_err(QueryError::planning)
+}
+
+/// `sql` planned on `ctx` with `params` bound.
+async fn frame(
+    ctx: &SessionContext,
+    sql: &str,
+    params: &HashMap<String, ScalarValue>,
+) -> Result<DataFrame, QueryError> {
+    ctx.sql(sql)
+        .await
+        .map_err(QueryError::planning)?
+        .with_param_values(ParamValues::from(params.clone()))
+        .map_err(QueryError::planning)
+}
+
+/// Runs `sql` on `ctx` with `params` bound and collects the result.
+async fn run(
+    ctx: &SessionContext,
+    sql: &str,
+    params: &HashMap<String, ScalarValue>,
+) -> Result<Vec<RecordBatch>, QueryError> {
+    frame(ctx, sql, params)
+        .await?
+        .collect()
+        .await
+        .map_err(QueryError::execution)
+}
+
+/// The integers of a one-row result of `BIGINT` columns (a null bound is left out).
+fn bounds_in_nanos(batches: &[RecordBatch]) -> Result<Vec<i64>, QueryError> {
+    let mut values = Vec::new();
+    for batch in batches.iter().filter(|b| b.num_rows() > 0) {
+        for column in batch.columns() {
+            let column = column.as_primitive_opt::<Int64Type>().ok_or_else(|| {
+                QueryError::execution(DataFusionError::Execution(format!(
+                    "a time bound evaluated to {}, not a timestamp",
+                    column.data_type()
+                )))
+            })?;
+            values.extend(column.iter().flatten());
+        }
+    }
+    Ok(values)
+}
+
+fn batch_stream(schema: SchemaRef, batches: Vec<RecordBatch>) -> SendableRecordBatchStream {
+    let stream = futures::stream::iter(batches.into_iter().map(Ok));
+    Box::pin(RecordBatchStreamAdapter::new(schema, stream))
 }
 
 /// A session with every table of `snapshot` registered as `public.iox.<table>`.
