@@ -257,10 +257,10 @@ impl DoGetStream {
     /// While waiting for the next message: the keep-alive batch when the stream has been
     /// idle for the keep-alive interval since the schema or the last message.
     fn keep_alive_due(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<FlightData, Status>>> {
-        if self.messages_sent == 0 {
+        let interval = self.keep_alive.0;
+        if self.messages_sent == 0 || interval.is_zero() {
             return Poll::Pending;
         }
-        let interval = self.keep_alive.0;
         let idle = self
             .idle
             .get_or_insert_with(|| Box::pin(tokio::time::sleep(interval)));

@@ -194,7 +194,8 @@ impl EmulatorBuilder {
 
     /// How long a Flight query stream may stay idle, once its schema has been sent, before
     /// the emulator sends an empty (0-row) batch as a keep-alive, as the server does.
-    /// Default 5 s, the server's interval; shorter values let tests see keep-alives.
+    /// Default 5 s, the server's interval; shorter values let tests see keep-alives, and
+    /// `Duration::ZERO` turns them off.
     pub fn flight_keep_alive(mut self, idle: Duration) -> Self {
         self.flight_keep_alive = idle;
         self

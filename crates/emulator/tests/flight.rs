@@ -544,4 +544,20 @@ async fn idle_streams_get_empty_keep_alive_batches() {
             .ok(),
         Some(DataType::Utf8)
     );
+
+    // A zero interval turns keep-alives off.
+    let quiet = Emulator::builder()
+        .token(TOKEN)
+        .flight_keep_alive(Duration::ZERO)
+        .start()
+        .await
+        .expect("emulator starts");
+    write(&quiet, "db", HOME).await;
+    quiet
+        .faults()
+        .slow_query_batches(Duration::from_millis(100));
+    let (messages, status) = raw_do_get(&quiet, all(), None).await;
+    assert!(status.is_none(), "{status:?}");
+    assert_eq!(messages.len(), 2);
+    assert_eq!(quiet.stats().keep_alive_batches, 0);
 }
