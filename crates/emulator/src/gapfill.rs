@@ -123,33 +123,33 @@ impl GapFill {
                 .copied()
                 .unwrap_or(batch.num_rows());
             let mut next = start;
-            let mut bucket = self.bucket(lower.unwrap_or(times.value(start)));
+            // The next interval to emit, `None` once past `last` (or past the end of time).
+            let step = |b: i64| b.checked_add(self.interval).filter(|&b| b <= last);
+            let first = self.bucket(lower.unwrap_or(times.value(start)));
+            let mut bucket = (first <= last).then_some(first);
             loop {
                 let row_time = (next < end).then(|| times.value(next));
-                let take_row = match row_time {
-                    Some(t) => bucket > last || t <= bucket,
-                    None => false,
-                };
-                if take_row {
-                    let t = row_time.unwrap_or(bucket);
-                    if t == bucket {
-                        bucket = bucket.saturating_add(self.interval);
+                match (row_time, bucket) {
+                    (Some(t), b) if b.is_none_or(|b| t <= b) => {
+                        if b == Some(t) {
+                            bucket = step(t);
+                        }
+                        rows.push(OutputRow {
+                            series: start,
+                            time: t,
+                            source: Some(index(next)?),
+                        });
+                        next += 1;
                     }
-                    rows.push(OutputRow {
-                        series: start,
-                        time: t,
-                        source: Some(index(next)?),
-                    });
-                    next += 1;
-                } else if bucket <= last {
-                    rows.push(OutputRow {
-                        series: start,
-                        time: bucket,
-                        source: None,
-                    });
-                    bucket = bucket.saturating_add(self.interval);
-                } else {
-                    break;
+                    (_, Some(b)) => {
+                        rows.push(OutputRow {
+                            series: start,
+                            time: b,
+                            source: None,
+                        });
+                        bucket = step(b);
+                    }
+                    (_, None) => break,
                 }
             }
         }
@@ -348,4 +348,60 @@ fn arrow(e: ArrowError) -> QueryError {
 
 fn failed(message: String) -> QueryError {
     QueryError::execution(DataFusionError::Execution(message))
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow_array::StringArray;
+    use arrow_schema::{Field, Schema};
+
+    use super::*;
+
+    /// Intervals at the end of time stop there instead of wrapping or looping.
+    #[test]
+    fn the_last_interval_before_the_end_of_time_ends_the_series() -> Result<(), QueryError> {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("iox::measurement", DataType::Utf8, false),
+            Field::new(
+                "time",
+                DataType::Timestamp(TimeUnit::Nanosecond, None),
+                false,
+            ),
+            Field::new("v", DataType::Float64, true),
+        ]));
+        let start = i64::MAX - 35;
+        let batch = RecordBatch::try_new(
+            Arc::clone(&schema),
+            vec![
+                Arc::new(StringArray::from(vec!["m"])),
+                Arc::new(TimestampNanosecondArray::from(vec![start])),
+                Arc::new(Float64Array::from(vec![1.5])),
+            ],
+        )
+        .map_err(arrow)?;
+        let plan = GapFill {
+            interval: 10,
+            offset: start,
+            fill: Fill::Previous,
+            tags: 0,
+            counts: vec![false],
+            order_desc: false,
+            limit: None,
+            offset_rows: None,
+        };
+        let out = plan.apply(&schema, &[batch], Some(start), i64::MAX)?;
+        let times: Vec<i64> = out[0]
+            .column(1)
+            .as_primitive::<TimestampNanosecondType>()
+            .values()
+            .to_vec();
+        assert_eq!(times, [start, start + 10, start + 20, start + 30]);
+        let values: Vec<Option<f64>> = out[0]
+            .column(2)
+            .as_primitive::<Float64Type>()
+            .iter()
+            .collect();
+        assert_eq!(values, [Some(1.5); 4]);
+        Ok(())
+    }
 }
