@@ -32,7 +32,7 @@ use parquet::file::properties::WriterProperties;
 const MEASUREMENT: &str = "home";
 
 // `FIRST_HOUR` and `HOME_SENSOR_ROWS`, shared with the tests that check these files.
-include!("../tests/common/home_sensor.rs");
+include!("../tests/ingest/common/home_sensor.rs");
 
 /// One reading: hours after 08:00, room, temp (°C), hum (%), co (ppm).
 type Row = (i64, &'static str, f64, f64, i64);

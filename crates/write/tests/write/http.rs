@@ -1,11 +1,9 @@
 //! The HTTP transport and the synchronous mode against the emulator, over real sockets.
 
-mod common;
-
 use std::time::{Duration, SystemTime};
 
+use crate::common::{TOKEN, count, emulator, query, transport};
 use bytes::Bytes;
-use common::{TOKEN, count, emulator, query, transport};
 use influxdb3_emulator::{Emulator, RetryAfter, WriteFault};
 use influxdb3_lp::{LineEncoder, Point, Precision, Timestamp};
 use influxdb3_write::{

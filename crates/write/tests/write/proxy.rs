@@ -2,11 +2,9 @@
 //! `CONNECT` tunnel for `https://` servers. The proxy here is a minimal forwarding proxy
 //! over real sockets.
 
-mod common;
-
 use std::sync::{Arc, Mutex};
 
-use common::{TOKEN, count};
+use crate::common::{TOKEN, count};
 use influxdb3_emulator::Emulator;
 use influxdb3_lp::{LineEncoder, Precision};
 use influxdb3_write::{HttpTransport, WriteParams, write_now};

@@ -7,17 +7,15 @@
     feature = "orc"
 ))]
 
-mod common;
-
 use std::fmt::Write as _;
 use std::fs::File;
 use std::sync::Arc;
 
+use crate::common::*;
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, Int64Type};
 use arrow_array::{Float64Array, Int64Array, RecordBatch, StringArray, TimestampNanosecondArray};
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
-use common::*;
 use influxdb3_ingest::{
     CsvOptions, FeatherOptions, FileFormat, FileParserOptions, JsonLayout, JsonOptions, OrcOptions,
     ParquetOptions, open, open_as,

@@ -1,9 +1,7 @@
 //! Large results: messages over tonic's 4 MiB default, and a multi-million-row result read
 //! batch by batch in bounded memory.
 
-mod common;
-
-use common::{TOKEN, emulator, write_lp};
+use crate::common::{TOKEN, emulator, write_lp};
 use futures::TryStreamExt;
 use influxdb3_query::{FlightOptions, QueryClient};
 

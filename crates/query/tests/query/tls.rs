@@ -1,9 +1,7 @@
 //! TLS against the emulator with certificates generated here: custom roots, verification
 //! failures, mutual TLS, server-name override and turning verification off.
 
-mod common;
-
-use common::{TOKEN, TestPki, write_lp};
+use crate::common::{TOKEN, TestPki, write_lp};
 use influxdb3_emulator::{Emulator, EmulatorHandle};
 use influxdb3_query::{ErrorKind, FlightOptions, QueryClient};
 

@@ -1,4 +1,4 @@
-// The sample table, defined once: `tests/common/mod.rs` declares this file as a module and
+// The sample table, defined once: `tests/ingest/common/mod.rs` declares this file as a module and
 // `examples/make_sample_data.rs` writes the sample files from it with `include!`, so that the
 // files and the tests' expectations cannot drift apart. (No inner doc comment: `include!`
 // does not allow one.)

@@ -8,11 +8,9 @@
     feature = "orc"
 ))]
 
-mod common;
-
 use std::path::Path;
 
-use common::*;
+use crate::common::*;
 use influxdb3_ingest::{
     CsvOptions, ErrorKind, FileFormat, JsonLayout, JsonOptions, ParquetOptions, open,
 };

@@ -1,12 +1,10 @@
 //! The batching writer against the emulator, over real sockets, with small (ms) intervals.
 
-mod common;
-
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{TOKEN, count, emulator, transport};
+use crate::common::{TOKEN, count, emulator, transport};
 use influxdb3_emulator::{Emulator, RetryAfter, WriteFault};
 use influxdb3_lp::Point;
 use influxdb3_write::{
@@ -632,7 +630,8 @@ async fn no_line_is_lost_or_duplicated_under_transient_failures() {
         count(&emulator, "noloss", "m").await,
         summary.accepted_lines
     );
-    let distinct = common::query(&emulator, "noloss", "SELECT COUNT(DISTINCT v) AS n FROM m").await;
+    let distinct =
+        crate::common::query(&emulator, "noloss", "SELECT COUNT(DISTINCT v) AS n FROM m").await;
     assert_eq!(distinct[0]["n"].as_u64(), Some(summary.accepted_lines));
 }
 

@@ -1,11 +1,9 @@
 //! The query client against the emulator over real sockets: SQL, InfluxQL, parameters,
 //! every result mode, timeouts and errors.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::{TOKEN, emulator, write_lp};
+use crate::common::{TOKEN, emulator, write_lp};
 use futures::TryStreamExt;
 use influxdb3_query::{Code, ErrorKind, Query, QueryClient, Value};
 use serde::Deserialize;

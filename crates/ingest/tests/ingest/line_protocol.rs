@@ -9,9 +9,7 @@
     feature = "orc"
 ))]
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use influxdb3_ingest::{
     BatchSource, CsvOptions, FileParserOptions, JsonOptions, OrcOptions, ParquetOptions, open,
 };

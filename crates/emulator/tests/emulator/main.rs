@@ -1,0 +1,7 @@
+//! Integration tests of the emulator over real sockets, with plain hyper and arrow-flight
+//! clients, in one test binary.
+//!
+//! One binary per crate keeps links few and the target directory small.
+
+mod flight;
+mod http;
