@@ -141,6 +141,7 @@ fn ci() -> Result<(), String> {
         }),
         ("cargo doc (warnings denied)", doc),
     ];
+    report_free_disk();
     if env::var_os("INFLUX_HOST").is_none() {
         println!(
             "==> INFLUX_HOST is not set: the real-server half of tests/e2e.rs is skipped \
@@ -156,6 +157,40 @@ fn ci() -> Result<(), String> {
     step("cargo deny check", deny::check)?;
     println!("==> ci passed in {:.1} s", started.elapsed().as_secs_f64());
     Ok(())
+}
+
+/// Prints how much disk is free where the build goes: a cold `cargo xtask ci` writes about
+/// 4 GB to `target/debug`, and a full disk shows up as a linker crash that names nothing.
+fn report_free_disk() {
+    let target = env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"));
+    let probe = if target.exists() {
+        target.clone()
+    } else {
+        workspace_root()
+    };
+    let Ok(output) = Command::new("df").arg("-Pk").arg(&probe).output() else {
+        return;
+    };
+    let text = String::from_utf8_lossy(&output.stdout);
+    // POSIX format: a header line, then `fs blocks used available capacity mount`.
+    let available_kib = text
+        .lines()
+        .nth(1)
+        .and_then(|line| line.split_whitespace().nth(3))
+        .and_then(|n| n.parse::<u64>().ok());
+    if let Some(kib) = available_kib {
+        let gib = kib as f64 / (1024.0 * 1024.0);
+        println!(
+            "==> {:.1} GiB free for {} (a cold run needs about 4 GB)",
+            gib,
+            target.display()
+        );
+        if gib < 5.0 {
+            println!("==> warning: the build may run out of disk space");
+        }
+    }
 }
 
 /// Runs one CI step, printing its name and how long it took.

@@ -267,21 +267,10 @@ fn tls_acceptor(
     key_pem: &[u8],
     client_ca: Option<&[u8]>,
 ) -> Result<tokio_rustls::TlsAcceptor, Error> {
-    use rustls::pki_types::pem::{self, PemObject};
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-
-    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(cert_pem)
-        .collect::<Result<_, _>>()
-        .map_err(|e| Error::Tls(format!("reading the certificate chain PEM: {e}")))?;
-    if certs.is_empty() {
-        return Err(Error::Tls(
-            "the certificate chain PEM holds no CERTIFICATE block".into(),
-        ));
-    }
-    let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(|e| match e {
-        pem::Error::NoItemsFound => Error::Tls("the private key PEM holds no private key".into()),
-        e => Error::Tls(format!("reading the private key PEM: {e}")),
-    })?;
+    let tls_error = |e: influxdb3_tls::PemError| Error::Tls(e.to_string());
+    let certs =
+        influxdb3_tls::certificates(cert_pem, "the certificate chain PEM").map_err(tls_error)?;
+    let key = influxdb3_tls::private_key(key_pem, "the private key PEM").map_err(tls_error)?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ServerConfig::builder_with_provider(Arc::clone(&provider))
         .with_safe_default_protocol_versions()
@@ -290,17 +279,12 @@ fn tls_acceptor(
         None => builder.with_no_client_auth(),
         Some(ca_pem) => {
             let mut roots = rustls::RootCertStore::empty();
-            for cert in CertificateDer::pem_slice_iter(ca_pem) {
-                let cert =
-                    cert.map_err(|e| Error::Tls(format!("reading the client CA PEM: {e}")))?;
+            for cert in
+                influxdb3_tls::certificates(ca_pem, "the client CA PEM").map_err(tls_error)?
+            {
                 roots
                     .add(cert)
                     .map_err(|e| Error::Tls(format!("using the client CA: {e}")))?;
-            }
-            if roots.is_empty() {
-                return Err(Error::Tls(
-                    "the client CA PEM holds no CERTIFICATE block".into(),
-                ));
             }
             let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
                 Arc::new(roots),

@@ -5,11 +5,9 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signature};
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
-use rustls::{DigitallySignedStruct, SignatureScheme};
+use influxdb3_tls::AcceptAnyServerCertificate;
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::ServerName;
 use tonic::transport::{Certificate, ClientTlsConfig, Endpoint, Identity};
 
 use crate::error::Error;
@@ -197,21 +195,18 @@ impl FlightOptions {
             config = config.domain_name(name.clone());
         }
         if let Some((cert, key)) = &self.identity {
-            let certs = parse_certificates(cert, "client certificate (FlightOptions::identity)")?;
-            if certs == 0 {
-                return Err(Error::config(
-                    "the client certificate PEM (FlightOptions::identity) holds no CERTIFICATE block",
-                ));
-            }
-            PrivateKeyDer::from_pem_slice(key).map_err(|e| {
-                Error::config(format!(
-                    "the client key PEM (FlightOptions::identity) holds no usable private key: {e}"
-                ))
-            })?;
+            influxdb3_tls::certificates(cert, "client certificate PEM (FlightOptions::identity)")
+                .map_err(pem_error)?;
+            influxdb3_tls::private_key(key, "client key PEM (FlightOptions::identity)")
+                .map_err(pem_error)?;
             config = config.identity(Identity::from_pem(cert, key));
         }
         let endpoint = if self.danger_accept_invalid_certs {
-            endpoint.tls_config_with_verifier(config, Arc::new(AcceptAnyCertificate::new()))
+            let provider = CryptoProvider::get_default()
+                .cloned()
+                .unwrap_or_else(|| Arc::new(rustls::crypto::ring::default_provider()));
+            let verifier = AcceptAnyServerCertificate::new(provider);
+            endpoint.tls_config_with_verifier(config, Arc::new(verifier))
         } else {
             config = config.with_webpki_roots();
             for (i, pem) in self.root_certificates.iter().enumerate() {
@@ -219,9 +214,7 @@ impl FlightOptions {
                     "root certificate PEM #{} (FlightOptions::root_certificates_pem)",
                     i + 1
                 );
-                if parse_certificates(pem, &what)? == 0 {
-                    return Err(Error::config(format!("{what} holds no CERTIFICATE block")));
-                }
+                influxdb3_tls::certificates(pem, &what).map_err(pem_error)?;
                 config = config.ca_certificate(Certificate::from_pem(pem));
             }
             endpoint.tls_config(config)
@@ -231,76 +224,6 @@ impl FlightOptions {
     }
 }
 
-/// Counts the certificates in a PEM, failing on a malformed block.
-fn parse_certificates(pem: &[u8], what: &str) -> Result<usize, Error> {
-    let mut n = 0;
-    for cert in CertificateDer::pem_slice_iter(pem) {
-        cert.map_err(|e| Error::config(format!("{what} is not valid PEM: {e}")))?;
-        n += 1;
-    }
-    Ok(n)
-}
-
-/// The verifier behind [`FlightOptions::danger_accept_invalid_certs`]: any certificate is
-/// accepted, but the handshake signatures are still checked, so the session keys are bound to
-/// the certificate the server sent.
-#[derive(Debug)]
-struct AcceptAnyCertificate {
-    provider: Arc<CryptoProvider>,
-}
-
-impl AcceptAnyCertificate {
-    fn new() -> Self {
-        let provider = CryptoProvider::get_default()
-            .cloned()
-            .unwrap_or_else(|| Arc::new(rustls::crypto::ring::default_provider()));
-        AcceptAnyCertificate { provider }
-    }
-}
-
-impl ServerCertVerifier for AcceptAnyCertificate {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
-    }
+fn pem_error(e: influxdb3_tls::PemError) -> Error {
+    Error::config(e.to_string())
 }

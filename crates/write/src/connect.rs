@@ -12,11 +12,7 @@ use http::{HeaderValue, Uri};
 use hyper::rt::{Read, ReadBufCursor, Write};
 use hyper_util::client::legacy::connect::{Connected, Connection, HttpConnector};
 use hyper_util::rt::TokioIo;
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::CryptoProvider;
-use rustls::pki_types::pem::PemObject as _;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
-use rustls::{DigitallySignedStruct, SignatureScheme};
+use influxdb3_tls::AcceptAnyServerCertificate;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 
@@ -272,57 +268,28 @@ pub(crate) fn tls_config(
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
     };
     for (i, pem) in extra_roots_pem.iter().enumerate() {
-        let mut found = 0;
-        for cert in CertificateDer::pem_slice_iter(pem) {
-            let cert = cert.map_err(|e| {
-                Error::config(format!(
-                    "root certificate PEM #{}: cannot read a certificate: {e}",
-                    i + 1
-                ))
-            })?;
-            roots.add(cert).map_err(|e| {
-                Error::config(format!(
-                    "root certificate PEM #{}: invalid certificate: {e}",
-                    i + 1
-                ))
-            })?;
-            found += 1;
-        }
-        if found == 0 {
-            return Err(Error::config(format!(
-                "root certificate PEM #{}: no certificate found",
-                i + 1
-            )));
+        let what = format!("root certificate PEM #{}", i + 1);
+        for cert in influxdb3_tls::certificates(pem, &what).map_err(pem_error)? {
+            roots
+                .add(cert)
+                .map_err(|e| Error::config(format!("{what}: invalid certificate: {e}")))?;
         }
     }
 
     let builder = if danger_accept_invalid_certs {
         builder
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate(provider)))
+            .with_custom_certificate_verifier(Arc::new(AcceptAnyServerCertificate::new(provider)))
     } else {
         builder.with_root_certificates(roots)
     };
     let Some((cert_pem, key_pem)) = identity else {
         return Ok(builder.with_no_client_auth());
     };
-    let chain = CertificateDer::pem_slice_iter(cert_pem)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| {
-            Error::config(format!(
-                "client certificate PEM (tls_identity_pem): cannot read a certificate: {e}"
-            ))
-        })?;
-    if chain.is_empty() {
-        return Err(Error::config(
-            "client certificate PEM (tls_identity_pem): no certificate found",
-        ));
-    }
-    let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(|e| {
-        Error::config(format!(
-            "client key PEM (tls_identity_pem): no usable private key: {e}"
-        ))
-    })?;
+    let chain = influxdb3_tls::certificates(cert_pem, "client certificate PEM (tls_identity_pem)")
+        .map_err(pem_error)?;
+    let key = influxdb3_tls::private_key(key_pem, "client key PEM (tls_identity_pem)")
+        .map_err(pem_error)?;
     builder.with_client_auth_cert(chain, key).map_err(|e| {
         Error::config(format!(
             "client certificate and key (tls_identity_pem) cannot be used: {e}"
@@ -330,53 +297,8 @@ pub(crate) fn tls_config(
     })
 }
 
-/// Accepts every server certificate (still checks the handshake signatures).
-#[derive(Debug)]
-struct AcceptAnyCertificate(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for AcceptAnyCertificate {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
+fn pem_error(e: influxdb3_tls::PemError) -> Error {
+    Error::config(e.to_string())
 }
 
 #[cfg(test)]

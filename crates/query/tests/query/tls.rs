@@ -139,7 +139,22 @@ async fn bad_pem_is_reported_at_build_time() {
         )
         .build()
         .unwrap_err();
-    assert!(e.to_string().contains("client key PEM"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("client key PEM (FlightOptions::identity): no usable private key"),
+        "{e}"
+    );
+    let e = QueryClient::builder("https://localhost:8181")
+        .flight_options(
+            FlightOptions::default().identity(b"no cert".to_vec(), pki.client_key_pem.clone()),
+        )
+        .build()
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("client certificate PEM (FlightOptions::identity): no certificate found"),
+        "{e}"
+    );
     // The key never shows in Debug output.
     let options =
         FlightOptions::default().identity(pki.client_cert_pem.clone(), pki.client_key_pem.clone());
