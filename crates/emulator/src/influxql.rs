@@ -33,7 +33,7 @@ use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::compute::kernels::regexp as arrow_string_regexp;
 
 use crate::gapfill::{Fill, GapFill};
-use crate::sql::QueryError;
+use crate::sql::{MAX_QUERY_OPERATORS, QueryError};
 use crate::state::{DatabaseSnapshot, TableSnapshot};
 
 /// Name of the first column of every InfluxQL result.
@@ -556,6 +556,18 @@ impl BinOp {
         }
     }
 
+    /// The precedence level of the operators that chain left to right without parentheses
+    /// (`OR`; `AND`; `+ -`; `* / %`); comparisons do not chain.
+    fn chain_level(self) -> Option<u8> {
+        match self {
+            BinOp::Or => Some(1),
+            BinOp::And => Some(2),
+            BinOp::Add | BinOp::Sub => Some(3),
+            BinOp::Mul | BinOp::Div | BinOp::Mod => Some(4),
+            _ => None,
+        }
+    }
+
     fn is_comparison(self) -> bool {
         matches!(
             self,
@@ -566,10 +578,28 @@ impl BinOp {
 
 /// Parses exactly one statement (a trailing `;` is allowed).
 fn parse(text: &str) -> Result<Statement, QueryError> {
-    let mut parser = Parser {
-        tokens: tokenize(text)?,
-        at: 0,
-    };
+    let tokens = tokenize(text)?;
+    // Bounds both the parser's recursion (parentheses, unary minus, calls) and the depth of
+    // the trees it builds (chains of operators), as `MAX_QUERY_OPERATORS` does for SQL.
+    let operators = tokens
+        .iter()
+        .filter(|(token, _)| match token {
+            Token::Sym(Sym::Comma | Sym::RParen | Sym::Dot | Sym::Semicolon) => false,
+            Token::Sym(_) => true,
+            Token::Ident {
+                name,
+                quoted: false,
+            } => is_reserved(name),
+            _ => false,
+        })
+        .count();
+    if operators > MAX_QUERY_OPERATORS {
+        return Err(QueryError::too_complex(format_args!(
+            "InfluxQL with {operators} operators, parentheses and keywords (the limit is \
+             {MAX_QUERY_OPERATORS})"
+        )));
+    }
+    let mut parser = Parser { tokens, at: 0 };
     let statement = parser.statement()?;
     parser.accept_sym(Sym::Semicolon);
     if parser.peek() != &Token::Eof {
@@ -1103,6 +1133,27 @@ fn is_reserved(word: &str) -> bool {
         "AS", "AND", "OR", "INTO", "SHOW", "WITH",
     ];
     RESERVED.iter().any(|k| k.eq_ignore_ascii_case(word))
+}
+
+/// `lhs op rhs` as a left-deep chain of operators of `op`'s precedence: `a - b + c` gives
+/// `(a, [(-, b), (+, c)])`. Written out without inner parentheses, a chain of any length
+/// stays within DataFusion's parser nesting limit (50), which `((a OR b) OR c)…` does not.
+fn chain<'e>(op: BinOp, lhs: &'e Expr, rhs: &'e Expr) -> (&'e Expr, Vec<(BinOp, &'e Expr)>) {
+    let mut rest = vec![(op, rhs)];
+    let mut first = lhs;
+    while let Expr::Binary {
+        op: inner,
+        lhs,
+        rhs,
+    } = first
+        && let Some(level) = op.chain_level()
+        && inner.chain_level() == Some(level)
+    {
+        rest.push((*inner, rhs.as_ref()));
+        first = lhs;
+    }
+    rest.reverse();
+    (first, rest)
 }
 
 fn binary(op: BinOp, lhs: Expr, rhs: Expr) -> Expr {
@@ -1692,12 +1743,16 @@ impl Translator<'_, '_> {
                     "the InfluxQL function {name}()"
                 )));
             }
-            Expr::Binary { op, lhs, rhs } => format!(
-                "({} {} {})",
-                self.value(lhs, in_aggregate_select)?,
-                op.sql(),
-                self.value(rhs, in_aggregate_select)?
-            ),
+            Expr::Binary { op, lhs, rhs } => {
+                let (first, rest) = chain(*op, lhs, rhs);
+                let mut sql = format!("({}", self.value(first, in_aggregate_select)?);
+                for (op, operand) in rest {
+                    let operand = self.value(operand, in_aggregate_select)?;
+                    sql = format!("{sql} {} {operand}", op.sql());
+                }
+                sql.push(')');
+                sql
+            }
         })
     }
 
@@ -1808,12 +1863,16 @@ impl Translator<'_, '_> {
         };
         let is_time = |e: &Expr| matches!(e, Expr::Ident { name, .. } if name == "time");
         match op {
-            BinOp::And | BinOp::Or => Ok(format!(
-                "({} {} {})",
-                self.condition(lhs)?,
-                op.sql(),
-                self.condition(rhs)?
-            )),
+            BinOp::And | BinOp::Or => {
+                let (first, rest) = chain(*op, lhs, rhs);
+                let mut sql = format!("({}", self.condition(first)?);
+                for (op, operand) in rest {
+                    let operand = self.condition(operand)?;
+                    sql = format!("{sql} {} {operand}", op.sql());
+                }
+                sql.push(')');
+                Ok(sql)
+            }
             op if op.is_comparison() && is_time(lhs) => {
                 Ok(format!("(\"time\" {} {})", op.sql(), self.time_value(rhs)?))
             }
@@ -2316,6 +2375,26 @@ mod tests {
             let err = parse(text).expect_err(text).to_string();
             assert!(err.contains(expected), "{text}: {err}");
         }
+    }
+
+    #[test]
+    fn operator_chains_are_written_without_nested_parentheses() {
+        let snapshot = crate::sql::tests::snapshot();
+        let query = "SELECT temp - co + 1 - (hum - 1) * 2 AS x FROM home \
+                     WHERE room = 'a' OR room = 'b' OR co > 1 AND temp > 2 AND hum > 3";
+        let Ok(Translation::Sql(sql)) = translate(&snapshot, query) else {
+            panic!("{query} does not translate to SQL");
+        };
+        assert!(
+            sql.contains(r#"("temp" - "co" + 1 - (("hum" - 1) * 2))"#),
+            "{sql}"
+        );
+        assert!(
+            sql.contains(
+                r#"(("room" = 'a') OR ("room" = 'b') OR (("co" > 1) AND ("temp" > 2) AND ("hum" > 3)))"#
+            ),
+            "{sql}"
+        );
     }
 
     async fn influxql(query: &str) -> String {

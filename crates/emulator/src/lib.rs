@@ -38,6 +38,12 @@
 //! - Deleting a database drops its data at once; retention periods are accepted and ignored.
 //! - HTTP query results are computed in full before the response is sent.
 //! - Tokens are not managed: the emulator knows one token (or none) given at start.
+//! - A query holds at most 10 000 operators, opening parentheses and keywords (literals,
+//!   names and commas do not count, so long `IN` lists are fine); past that the answer is a
+//!   400 `the emulator does not run …`. Each query is planned and run on a thread of its own
+//!   whose 256 MiB stack is reserved, not used, so a deep expression cannot overflow the stack
+//!   of the process the emulator runs in. In a debug build, DataFusion plans long operator
+//!   chains slowly (a 5 000-term `OR` takes tens of seconds).
 
 mod faults;
 mod flight;

@@ -110,6 +110,28 @@ impl QueryError {
         }
     }
 
+    /// A query larger than the emulator runs (HTTP 400, `INVALID_ARGUMENT`): more operators
+    /// than [`MAX_QUERY_OPERATORS`] or InfluxQL nested deeper than its parser allows.
+    pub(crate) fn too_complex(what: impl fmt::Display) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            code: tonic::Code::InvalidArgument,
+            message: format!(
+                "the emulator does not run {what}: expressions are limited so that evaluating \
+                 them cannot overflow its stack"
+            ),
+        }
+    }
+
+    /// The query thread could not start or stopped without an answer (HTTP 500, `INTERNAL`).
+    fn query_thread(what: impl fmt::Display) -> Self {
+        Self {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            code: tonic::Code::Internal,
+            message: format!("the emulator's query thread {what}"),
+        }
+    }
+
     /// A bad `params` value (HTTP 400, `INVALID_ARGUMENT`).
     pub(crate) fn params(message: impl fmt::Display) -> Self {
         Self {
@@ -207,7 +229,22 @@ pub(crate) async fn execute(
     Ok((schema, batches))
 }
 
+/// The stack of a query thread. DataFusion (cloning, planning and evaluating expressions)
+/// and the InfluxQL translator recurse over expression trees; a long `OR` chain in a debug
+/// build needs a few kilobytes of stack per operator. The memory is reserved, not used, until
+/// a query goes that deep.
+const QUERY_STACK_SIZE: usize = 256 * 1024 * 1024;
+
+/// The most operators (and opening parentheses and keywords) one query may hold, which bounds
+/// how deep its expression trees go, so that no query can overflow [`QUERY_STACK_SIZE`]:
+/// a query over the limit gets an error instead of aborting the process the emulator runs in.
+pub(crate) const MAX_QUERY_OPERATORS: usize = 10_000;
+
 /// Plans `query` against `snapshot` and returns its result as a stream of batches.
+///
+/// The query is planned and executed on a thread of its own with a large stack (see
+/// [`QUERY_STACK_SIZE`]), driven by a current-thread runtime; batches come back through a
+/// channel of one, so a slow reader holds the query back, and dropping the stream stops it.
 ///
 /// Errors returned here are planning errors; errors while rows are produced come through
 /// the stream (convert them with [`QueryError::execution`]).
@@ -217,9 +254,130 @@ pub(crate) async fn execute_stream(
     query: &str,
     params: &serde_json::Map<String, Value>,
 ) -> Result<SendableRecordBatchStream, QueryError> {
+    let (snapshot, query, params) = (snapshot.clone(), query.to_owned(), params.clone());
+    let (planned_tx, planned_rx) = tokio::sync::oneshot::channel();
+    let (batch_tx, mut batch_rx) = tokio::sync::mpsc::channel(1);
+    let run_query = move || {
+        let runtime = match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(runtime) => runtime,
+            Err(e) => {
+                let _ = planned_tx.send(Err(QueryError::query_thread(format_args!(
+                    "has no runtime: {e}"
+                ))));
+                return;
+            }
+        };
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            runtime.block_on(async {
+                let mut stream = match plan(&snapshot, language, &query, &params).await {
+                    Ok(stream) => stream,
+                    Err(e) => {
+                        let _ = planned_tx.send(Err(e));
+                        return;
+                    }
+                };
+                if planned_tx.send(Ok(stream.schema())).is_err() {
+                    return;
+                }
+                while let Some(batch) = futures::StreamExt::next(&mut stream).await {
+                    if batch_tx.send(batch).await.is_err() {
+                        return; // The reader went away.
+                    }
+                }
+            });
+        }));
+        if outcome.is_err() {
+            // A panic in DataFusion: the reader gets an error, never a silently short result.
+            let _ = batch_tx.blocking_send(Err(DataFusionError::Execution(
+                "the query panicked (see the emulator's log)".to_owned(),
+            )));
+        }
+    };
+    std::thread::Builder::new()
+        .name("emulator-query".to_owned())
+        .stack_size(QUERY_STACK_SIZE)
+        .spawn(run_query)
+        .map_err(|e| QueryError::query_thread(format_args!("could not start: {e}")))?;
+    let schema = planned_rx.await.map_err(|_| {
+        QueryError::query_thread("stopped while planning (see the emulator's log)")
+    })??;
+    let batches = futures::stream::poll_fn(move |cx| batch_rx.poll_recv(cx));
+    Ok(Box::pin(RecordBatchStreamAdapter::new(schema, batches)))
+}
+
+/// Refuses SQL with more than [`MAX_QUERY_OPERATORS`] operators, opening parentheses and
+/// keywords (literals, names and commas do not count, so long `IN` lists are fine). Text that
+/// does not tokenize is left to DataFusion, which reports the error in its own words.
+fn check_sql_size(sql: &str) -> Result<(), QueryError> {
+    use datafusion::sql::sqlparser::dialect::GenericDialect;
+    use datafusion::sql::sqlparser::keywords::Keyword;
+    use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
+
+    let Ok(tokens) = Tokenizer::new(&GenericDialect {}, sql).tokenize() else {
+        return Ok(());
+    };
+    let operators = tokens
+        .iter()
+        .filter(|token| match token {
+            Token::Word(word) => word.keyword != Keyword::NoKeyword,
+            Token::EOF
+            | Token::Number(..)
+            | Token::Char(_)
+            | Token::SingleQuotedString(_)
+            | Token::DoubleQuotedString(_)
+            | Token::TripleSingleQuotedString(_)
+            | Token::TripleDoubleQuotedString(_)
+            | Token::DollarQuotedString(_)
+            | Token::SingleQuotedByteStringLiteral(_)
+            | Token::DoubleQuotedByteStringLiteral(_)
+            | Token::TripleSingleQuotedByteStringLiteral(_)
+            | Token::TripleDoubleQuotedByteStringLiteral(_)
+            | Token::SingleQuotedRawStringLiteral(_)
+            | Token::DoubleQuotedRawStringLiteral(_)
+            | Token::TripleSingleQuotedRawStringLiteral(_)
+            | Token::TripleDoubleQuotedRawStringLiteral(_)
+            | Token::NationalStringLiteral(_)
+            | Token::QuoteDelimitedStringLiteral(_)
+            | Token::NationalQuoteDelimitedStringLiteral(_)
+            | Token::EscapedStringLiteral(_)
+            | Token::UnicodeStringLiteral(_)
+            | Token::HexStringLiteral(_)
+            | Token::Comma
+            | Token::Whitespace(_)
+            | Token::RParen
+            | Token::RBracket
+            | Token::RBrace
+            | Token::Period
+            | Token::SemiColon
+            | Token::Placeholder(_) => false,
+            _ => true,
+        })
+        .count();
+    if operators > MAX_QUERY_OPERATORS {
+        return Err(QueryError::too_complex(format_args!(
+            "SQL with {operators} operators, parentheses and keywords (the limit is \
+             {MAX_QUERY_OPERATORS})"
+        )));
+    }
+    Ok(())
+}
+
+/// Plans `query` on the current thread (the query thread of [`execute_stream`]).
+async fn plan(
+    snapshot: &DatabaseSnapshot,
+    language: QueryLanguage,
+    query: &str,
+    params: &serde_json::Map<String, Value>,
+) -> Result<SendableRecordBatchStream, QueryError> {
     let params = param_values(params)?;
     let sql = match language {
-        QueryLanguage::Sql => query.to_owned(),
+        QueryLanguage::Sql => {
+            check_sql_size(query)?;
+            query.to_owned()
+        }
         QueryLanguage::InfluxQl => match influxql::translate(snapshot, query)? {
             Translation::Sql(sql) => sql,
             Translation::Batches(schema, batches) => {

@@ -459,6 +459,87 @@ async fn query_errors() {
     );
 }
 
+/// Queries whose expression trees go deep: what used to overflow a 2 MiB stack (and abort the
+/// process the emulator runs in) now runs on the query thread's large stack, InfluxQL `OR`
+/// chains no longer hit DataFusion's parser nesting limit, and past the operator limit the
+/// answer is a 400 that says so. The emulator serves queries afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deep_and_oversized_queries() {
+    let emulator = start().await;
+    let url = emulator.url();
+    let write = post(
+        &format!("{url}/api/v3/write_lp?db=db"),
+        "m,room=kitchen v=1i 1\nm,room=hall v=2i 2\n",
+    )
+    .await;
+    assert_eq!(write.status, 204, "{}", write.body);
+
+    // 600 additions: DataFusion clones and evaluates the tree recursively.
+    let chain = format!("SELECT v{} AS x FROM m ORDER BY time", " + 1".repeat(600));
+    assert_eq!(
+        sql(&emulator, "db", &chain).await,
+        serde_json::json!([{"x": 601}, {"x": 602}])
+    );
+    let rooms = (0..300)
+        .map(|i| format!("room = 'r{i}'"))
+        .chain(["room = 'hall'".to_owned()])
+        .collect::<Vec<_>>()
+        .join(" OR ");
+    assert_eq!(
+        sql(&emulator, "db", &format!("SELECT v FROM m WHERE {rooms}")).await,
+        serde_json::json!([{"v": 2}])
+    );
+    let influxql = serde_json::json!({
+        "db": "db",
+        "q": format!("SELECT v FROM m WHERE {rooms}"),
+    });
+    let reply = post(
+        &format!("{url}/api/v3/query_influxql"),
+        influxql.to_string(),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.json()[0]["v"], 2, "{}", reply.body);
+
+    let deep_parens = format!(
+        "SELECT {}v{} FROM m",
+        "(".repeat(100_000),
+        ")".repeat(100_000)
+    );
+    let long_chain = format!("SELECT v FROM m WHERE {}", ["v = 1"; 20_000].join(" OR "));
+    for (endpoint, q, language) in [
+        ("query_sql", &long_chain, "SQL"),
+        ("query_influxql", &deep_parens, "InfluxQL"),
+        ("query_influxql", &long_chain, "InfluxQL"),
+    ] {
+        let body = serde_json::json!({"db": "db", "q": q}).to_string();
+        let reply = post(&format!("{url}/api/v3/{endpoint}"), body).await;
+        assert_eq!(reply.status, 400, "{endpoint}: {}", reply.body);
+        assert!(
+            reply
+                .body
+                .starts_with(&format!("the emulator does not run {language} with "))
+                && reply.body.contains("(the limit is 10000)"),
+            "{endpoint}: {}",
+            reply.body
+        );
+    }
+    // Deep parentheses in SQL stop at DataFusion's own nesting limit.
+    let body = serde_json::json!({"db": "db", "q": format!("SELECT {}v{} FROM m", "(".repeat(60), ")".repeat(60))});
+    let reply = post(&format!("{url}/api/v3/query_sql"), body.to_string()).await;
+    assert_eq!(reply.status, 400, "{}", reply.body);
+    assert!(
+        reply.body.contains("RecursionLimitExceeded"),
+        "{}",
+        reply.body
+    );
+
+    assert_eq!(
+        sql(&emulator, "db", "SELECT count(*) AS n FROM m").await,
+        serde_json::json!([{"n": 2}])
+    );
+}
+
 #[tokio::test]
 async fn write_parameters() {
     let emulator = start().await;
