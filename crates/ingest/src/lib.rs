@@ -54,6 +54,16 @@ use arrow_schema::SchemaRef;
 /// Builder setters that several options types share, over fields of the same names; invoked
 /// inside their `impl`s, with the setter's doc comment (except `batch_size`, whose doc is
 /// the same everywhere).
+#[cfg_attr(
+    not(any(
+        feature = "ipc",
+        feature = "parquet",
+        feature = "csv",
+        feature = "json",
+        feature = "orc"
+    )),
+    allow(unused_macros, reason = "only the format options use it")
+)]
 macro_rules! setter {
     (batch_size) => {
         /// The most rows per batch (default [`DEFAULT_BATCH_SIZE`](crate::DEFAULT_BATCH_SIZE);

@@ -1,12 +1,5 @@
 //! Bad input never panics: each case is an error naming the format, the path and, for text,
 //! the row and line.
-#![cfg(all(
-    feature = "csv",
-    feature = "json",
-    feature = "parquet",
-    feature = "ipc",
-    feature = "orc"
-))]
 
 use std::path::Path;
 

@@ -1,11 +1,4 @@
 //! Reading every format back: values, types, projection, options, progress, batching.
-#![cfg(all(
-    feature = "csv",
-    feature = "json",
-    feature = "parquet",
-    feature = "ipc",
-    feature = "orc"
-))]
 
 use std::fmt::Write as _;
 use std::fs::File;

@@ -1,13 +1,6 @@
 //! Each sample file, through `RecordBatchLines`, gives the same 26 lines of line protocol,
 //! with the measurement from the mapping, a `measurement` column or an `iox::measurement`
 //! column (in that order of precedence).
-#![cfg(all(
-    feature = "csv",
-    feature = "json",
-    feature = "parquet",
-    feature = "ipc",
-    feature = "orc"
-))]
 
 use crate::common::*;
 use influxdb3_ingest::{
