@@ -47,6 +47,7 @@ suite!(
     write_file_errors_say_how_far_it_got,
     write_errors_carry_status_and_line_errors,
     query_modes_and_query_errors,
+    ping_names_the_server,
     closed_client_refuses_work,
 );
 
@@ -645,12 +646,28 @@ async fn query_modes_and_query_errors(server: &Server) -> Result<(), BoxError> {
     Ok(())
 }
 
+async fn ping_names_the_server(server: &Server) -> Result<(), BoxError> {
+    let info = server.client()?.ping().await?;
+    let version = info.version.ok_or("the server gave no version")?;
+    assert!(
+        version.starts_with('3'),
+        "an InfluxDB 3 version, got {version}"
+    );
+    assert!(
+        matches!(info.build.as_deref(), Some("Core" | "Enterprise") | None),
+        "{:?}",
+        info.build
+    );
+    Ok(())
+}
+
 async fn closed_client_refuses_work(server: &Server) -> Result<(), BoxError> {
     let client = server.client()?;
     let clone = client.clone();
     client.close().await?;
     assert!(matches!(clone.write("m v=1").await, Err(Error::Closed)));
     assert!(matches!(clone.query("SELECT 1").await, Err(Error::Closed)));
+    assert!(matches!(clone.ping().await, Err(Error::Closed)));
     // A second close is not an error.
     client.close().await?;
     Ok(())
@@ -678,6 +695,7 @@ fn blocking_client_writes_queries_and_writes_files() -> Result<(), BoxError> {
     )?;
     let result = client.query(format!("SELECT room, v FROM \"{m}\" ORDER BY room"))?;
     assert_eq!(result.num_rows(), 2);
+    assert_eq!(client.ping()?.build.as_deref(), Some("Core"));
     let rows: usize = client
         .query_stream(format!("SELECT * FROM \"{m}\""))?
         .map(|b| b.map(|b| b.num_rows()))

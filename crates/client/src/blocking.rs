@@ -215,6 +215,11 @@ impl Client {
         })
     }
 
+    /// Asks the server who it is; see [`crate::Client::ping`].
+    pub fn ping(&self) -> Result<crate::ServerInfo, Error> {
+        self.block_on(self.inner.ping())?
+    }
+
     /// Flushes the batching writer; see [`crate::Client::flush`].
     pub fn flush(&self) -> Result<FlushSummary, Error> {
         self.block_on(self.inner.flush())?

@@ -10,7 +10,8 @@ use influxdb3_query::{
     ChunkStream, FlightOptions, Query, QueryClient, QueryResult, RecordBatchStream, SchemaRef,
 };
 use influxdb3_write::{
-    AuthScheme, CloseSummary, Endpoint, FlushSummary, HttpTransport, WriteParams, Writer, write_now,
+    AuthScheme, CloseSummary, Endpoint, FlushSummary, HttpTransport, ServerInfo, WriteParams,
+    Writer, write_now,
 };
 
 use crate::Error;
@@ -760,6 +761,14 @@ impl Client {
     pub async fn query_schema(&self, query: impl Into<Query>) -> Result<SchemaRef, Error> {
         self.check_open()?;
         Ok(self.inner.query.query_schema(query).await?)
+    }
+
+    /// Asks the server who it is (`GET /ping` with the client's token and HTTP settings):
+    /// its version, build and product name. The Python client's `get_server_version()`
+    /// (`client.ping().await?.version`); a cheap check of host, TLS and token.
+    pub async fn ping(&self) -> Result<ServerInfo, Error> {
+        self.check_open()?;
+        Ok(self.inner.transport.ping().await?)
     }
 
     fn check_open(&self) -> Result<(), Error> {

@@ -101,8 +101,8 @@ pub use influxdb3_lp::{
 pub use influxdb3_derive::ToLineProtocol;
 
 pub use influxdb3_write::{
-    AuthScheme, BatchContext, CloseSummary, Endpoint, FlushSummary, LineError, WriteObserver,
-    WriteOptions,
+    AuthScheme, BatchContext, CloseSummary, Endpoint, FlushSummary, LineError, ServerInfo,
+    WriteObserver, WriteOptions,
 };
 
 pub use influxdb3_query::{

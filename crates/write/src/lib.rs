@@ -80,5 +80,7 @@ pub use crate::observer::{BatchContext, Callbacks, WriteObserver};
 pub use crate::options::WriteOptions;
 pub use crate::params::{Endpoint, WriteParams};
 pub use crate::sync::{MAX_REQUEST_BYTES, WriteOutcome, write_now};
-pub use crate::transport::{AuthScheme, HttpTransport, HttpTransportBuilder, WriteTransport};
+pub use crate::transport::{
+    AuthScheme, HttpTransport, HttpTransportBuilder, ServerInfo, WriteTransport,
+};
 pub use crate::writer::{CloseSummary, FlushSummary, Writer};

@@ -9,7 +9,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::header::{AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, USER_AGENT};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Uri};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
@@ -181,25 +181,13 @@ impl HttpTransport {
         }
         let inner = &*self.inner;
         let url = self.url_for(params);
-        let url_text = url.to_string();
-        let uri: Uri = url_text
-            .parse()
-            .map_err(|e| Error::config(format!("invalid request URL {url_text}: {e}")))?;
-
         let gzip = inner.gzip_threshold > 0 && body.len() >= inner.gzip_threshold;
         let payload = if gzip {
             gzip_body(&body)?
         } else {
             body.clone()
         };
-
-        let mut request = Request::builder()
-            .method(Method::POST)
-            .uri(uri)
-            .body(Full::new(payload))
-            .map_err(|e| Error::config(format!("cannot build request to {url_text}: {e}")))?;
-        let headers = request.headers_mut();
-        headers.extend(inner.headers.clone());
+        let mut headers = HeaderMap::new();
         headers.insert(
             CONTENT_TYPE,
             HeaderValue::from_static("text/plain; charset=utf-8"),
@@ -207,6 +195,66 @@ impl HttpTransport {
         if gzip {
             headers.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
         }
+        self.exchange(Method::POST, &url, headers, payload, &body)
+            .await
+            .map(drop)
+    }
+
+    /// Asks the server who it is (`GET /ping`, with the token): its version, build and
+    /// product name. A cheap way to check the host, the TLS settings and the token before
+    /// writing; the Python client's `get_server_version()`.
+    ///
+    /// Fails like a write does: [`ErrorKind::Connect`] or [`ErrorKind::Timeout`] when the
+    /// server cannot be reached, [`ErrorKind::Http`] with status 401 for a missing or wrong
+    /// token (InfluxDB 3 asks for one on `/ping` unless started with `--disable-authz ping`).
+    ///
+    /// ```no_run
+    /// # async fn example() -> Result<(), influxdb3_write::Error> {
+    /// let transport = influxdb3_write::HttpTransport::builder("http://localhost:8181")
+    ///     .token("my-token")
+    ///     .build()?;
+    /// let server = transport.ping().await?;
+    /// println!("{} {}", server.product_name.as_deref().unwrap_or("InfluxDB"),
+    ///     server.version.as_deref().unwrap_or("(version unknown)"));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn ping(&self) -> Result<ServerInfo, Error> {
+        let mut url = self.inner.base.clone();
+        url.set_path(&format!(
+            "{}/ping",
+            self.inner.base.path().trim_end_matches('/')
+        ));
+        let (headers, body) = self
+            .exchange(Method::GET, &url, HeaderMap::new(), Bytes::new(), &[])
+            .await?;
+        Ok(ServerInfo::from_ping(&headers, &body))
+    }
+
+    /// Sends one request with the transport's headers, token and timeout; returns the headers
+    /// and body (at most [`MAX_ERROR_BODY`] bytes) of a 2xx answer, or the error any other
+    /// status makes (`sent` is the uncompressed body, for line errors).
+    async fn exchange(
+        &self,
+        method: Method,
+        url: &Url,
+        extra_headers: HeaderMap,
+        payload: Bytes,
+        sent: &[u8],
+    ) -> Result<(HeaderMap, Bytes), Error> {
+        let inner = &*self.inner;
+        let url_text = url.to_string();
+        let uri: Uri = url_text
+            .parse()
+            .map_err(|e| Error::config(format!("invalid request URL {url_text}: {e}")))?;
+        let mut request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .body(Full::new(payload))
+            .map_err(|e| Error::config(format!("cannot build request to {url_text}: {e}")))?;
+        let headers = request.headers_mut();
+        headers.extend(inner.headers.clone());
+        headers.extend(extra_headers);
         if let Some(auth) = &inner.authorization {
             headers.insert(AUTHORIZATION, auth.clone());
         }
@@ -221,30 +269,35 @@ impl HttpTransport {
                 .await
                 .map_err(|e| request_error(&e, &url_text))?;
             let (parts, body_in) = response.into_parts();
+            let body = Limited::new(body_in, MAX_ERROR_BODY).collect().await;
             if parts.status.is_success() {
-                // Read the (normally empty) body so the connection goes back to the pool.
-                body_in.collect().await.map_err(|e| {
+                // Read the (normally empty) body so the connection goes back to the pool; an
+                // oversized one is not an error of the request.
+                let body = match body {
+                    Err(e) if e.is::<LengthLimitError>() => {
+                        return Ok((parts.headers, Bytes::new()));
+                    }
+                    body => body,
+                };
+                let body = body.map_err(|e| {
                     Error::new(
                         ErrorKind::Connect,
                         format!(
                             "the connection broke while reading the response: {}",
-                            chain(&e)
+                            chain(e.as_ref())
                         ),
                     )
                     .with_url(url_text.clone())
                 })?;
-                return Ok(());
+                return Ok((parts.headers, body.to_bytes()));
             }
-            let bytes = match Limited::new(body_in, MAX_ERROR_BODY).collect().await {
-                Ok(collected) => collected.to_bytes(),
-                // A broken or oversized error body still leaves the status to report.
-                Err(_) => Bytes::new(),
-            };
+            // A broken or oversized error body still leaves the status to report.
+            let bytes = body.map(|b| b.to_bytes()).unwrap_or_default();
             Err(Error::from_response(
                 parts.status,
                 parts.headers,
                 &bytes,
-                &body,
+                sent,
                 url_text.clone(),
                 url.path(),
             ))
@@ -259,6 +312,46 @@ impl HttpTransport {
                 .with_url(url_text)),
             },
             None => exchange.await,
+        }
+    }
+}
+
+/// What a server says about itself on `/ping` ([`HttpTransport::ping`]). Each part is `None`
+/// when the server did not say it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ServerInfo {
+    /// The version, from the `X-Influxdb-Version` header or else the body's `version`
+    /// (`3.6.0`, say).
+    pub version: Option<String>,
+    /// The build, from the `X-Influxdb-Build` header: `Core` or `Enterprise`.
+    pub build: Option<String>,
+    /// The body's `product_name` (`InfluxDB 3 Core`, say).
+    pub product_name: Option<String>,
+}
+
+impl ServerInfo {
+    fn from_ping(headers: &HeaderMap, body: &[u8]) -> ServerInfo {
+        #[derive(serde::Deserialize)]
+        struct Body {
+            version: Option<String>,
+            product_name: Option<String>,
+        }
+        let header = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+        };
+        let body = serde_json::from_slice::<Body>(body).ok();
+        let (body_version, product_name) =
+            body.map_or((None, None), |b| (b.version, b.product_name));
+        ServerInfo {
+            version: header("x-influxdb-version").or(body_version),
+            build: header("x-influxdb-build"),
+            product_name,
         }
     }
 }
@@ -647,6 +740,30 @@ pub(crate) fn redact_url(text: &str) -> String {
 mod tests {
     use super::*;
     use influxdb3_lp::Precision;
+
+    #[test]
+    fn server_info_prefers_headers_and_falls_back_to_the_body() {
+        let body = br#"{"product_name":"InfluxDB 3 Enterprise","version":"3.5.0","revision":"x"}"#;
+        let mut headers = HeaderMap::new();
+        assert_eq!(
+            ServerInfo::from_ping(&headers, body),
+            ServerInfo {
+                version: Some("3.5.0".to_owned()),
+                build: None,
+                product_name: Some("InfluxDB 3 Enterprise".to_owned()),
+            }
+        );
+        headers.insert("x-influxdb-version", HeaderValue::from_static("3.6.1"));
+        headers.insert("x-influxdb-build", HeaderValue::from_static("Enterprise"));
+        let info = ServerInfo::from_ping(&headers, b"not json");
+        assert_eq!(info.version.as_deref(), Some("3.6.1"));
+        assert_eq!(info.build.as_deref(), Some("Enterprise"));
+        assert_eq!(info.product_name, None);
+        assert_eq!(
+            ServerInfo::from_ping(&HeaderMap::new(), b""),
+            ServerInfo::default()
+        );
+    }
 
     fn transport(host: &str) -> HttpTransport {
         HttpTransport::builder(host)

@@ -156,6 +156,35 @@ async fn precision_is_sent_and_applied() {
     assert!(w[1].path_and_query.ends_with("precision=millisecond"));
 }
 
+/// `ping` reads the version and build from the headers and the product from the body, with
+/// the token; without it the server's 401 comes back as an error, and a closed port is a
+/// connection error.
+#[tokio::test]
+async fn ping_tells_who_the_server_is() {
+    let emulator = emulator().await;
+    let server = transport(&emulator).ping().await.expect("ping");
+    assert_eq!(server.version.as_deref(), Some("3.6.0-emulator"));
+    assert_eq!(server.build.as_deref(), Some("Core"));
+    assert_eq!(server.product_name.as_deref(), Some("InfluxDB 3 Core"));
+
+    let anonymous = HttpTransport::builder(emulator.url()).build().unwrap();
+    let err = anonymous.ping().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Http);
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(401));
+    assert!(err.to_string().contains("/ping"), "{err}");
+
+    let url = emulator.url();
+    emulator.shutdown().await;
+    let err = HttpTransport::builder(url)
+        .token(TOKEN)
+        .build()
+        .unwrap()
+        .ping()
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Connect, "{err}");
+}
+
 #[tokio::test]
 async fn auth_errors_and_schemes() {
     let emulator = emulator().await;
