@@ -33,7 +33,7 @@ use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::compute::kernels::regexp as arrow_string_regexp;
 
 use crate::gapfill::{Fill, GapFill};
-use crate::sql::{MAX_QUERY_OPERATORS, QueryError};
+use crate::sql::QueryError;
 use crate::state::{DatabaseSnapshot, TableSnapshot};
 
 /// Name of the first column of every InfluxQL result.
@@ -580,7 +580,7 @@ impl BinOp {
 fn parse(text: &str) -> Result<Statement, QueryError> {
     let tokens = tokenize(text)?;
     // Bounds both the parser's recursion (parentheses, unary minus, calls) and the depth of
-    // the trees it builds (chains of operators), as `MAX_QUERY_OPERATORS` does for SQL.
+    // the trees it builds (chains of operators), as for SQL.
     let operators = tokens
         .iter()
         .filter(|(token, _)| match token {
@@ -593,12 +593,7 @@ fn parse(text: &str) -> Result<Statement, QueryError> {
             _ => false,
         })
         .count();
-    if operators > MAX_QUERY_OPERATORS {
-        return Err(QueryError::too_complex(format_args!(
-            "InfluxQL with {operators} operators, parentheses and keywords (the limit is \
-             {MAX_QUERY_OPERATORS})"
-        )));
-    }
+    QueryError::check_operators("InfluxQL", operators)?;
     let mut parser = Parser { tokens, at: 0 };
     let statement = parser.statement()?;
     parser.accept_sym(Sym::Semicolon);

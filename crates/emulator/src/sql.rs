@@ -110,17 +110,21 @@ impl QueryError {
         }
     }
 
-    /// A query larger than the emulator runs (HTTP 400, `INVALID_ARGUMENT`): more operators
-    /// than [`MAX_QUERY_OPERATORS`] or InfluxQL nested deeper than its parser allows.
-    pub(crate) fn too_complex(what: impl fmt::Display) -> Self {
-        Self {
+    /// Refuses a query of `language` (`SQL`, `InfluxQL`) with more than
+    /// [`MAX_QUERY_OPERATORS`] `operators` (HTTP 400, `INVALID_ARGUMENT`).
+    pub(crate) fn check_operators(language: &str, operators: usize) -> Result<(), QueryError> {
+        if operators <= MAX_QUERY_OPERATORS {
+            return Ok(());
+        }
+        Err(Self {
             status: StatusCode::BAD_REQUEST,
             code: tonic::Code::InvalidArgument,
             message: format!(
-                "the emulator does not run {what}: expressions are limited so that evaluating \
-                 them cannot overflow its stack"
+                "the emulator does not run {language} with {operators} operators, parentheses \
+                 and keywords (the limit is {MAX_QUERY_OPERATORS}): expressions are limited so \
+                 that evaluating them cannot overflow its stack"
             ),
-        }
+        })
     }
 
     /// The query thread could not start or stopped without an answer (HTTP 500, `INTERNAL`).
@@ -356,13 +360,7 @@ fn check_sql_size(sql: &str) -> Result<(), QueryError> {
             _ => true,
         })
         .count();
-    if operators > MAX_QUERY_OPERATORS {
-        return Err(QueryError::too_complex(format_args!(
-            "SQL with {operators} operators, parentheses and keywords (the limit is \
-             {MAX_QUERY_OPERATORS})"
-        )));
-    }
-    Ok(())
+    QueryError::check_operators("SQL", operators)
 }
 
 /// Plans `query` on the current thread (the query thread of [`execute_stream`]).
