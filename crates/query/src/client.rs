@@ -7,9 +7,11 @@ use std::time::Duration;
 
 use arrow_flight::Ticket;
 use arrow_flight::decode::{DecodedPayload, FlightDataDecoder};
+use arrow_flight::error::FlightError;
 use arrow_flight::flight_service_client::FlightServiceClient;
 use arrow_schema::SchemaRef;
 use futures::{StreamExt, TryStreamExt};
+use influxdb3_ipc_guard::MessageGuard;
 use tonic::metadata::{AsciiMetadataKey, AsciiMetadataValue, MetadataMap};
 use tonic::transport::{Channel, Endpoint};
 
@@ -17,7 +19,7 @@ use crate::error::Error;
 use crate::options::FlightOptions;
 use crate::query::Query;
 use crate::result::QueryResult;
-use crate::stream::{ChunkStream, Deadline, RecordBatchStream};
+use crate::stream::{ChunkStream, Deadline, RecordBatchStream, poll_decoder};
 
 /// The default `User-Agent`: `influxdb3-rust/<version> (<os>; <arch>)`.
 pub fn default_user_agent() -> String {
@@ -65,6 +67,9 @@ pub fn default_user_agent() -> String {
 pub struct QueryClient {
     inner: Arc<Inner>,
 }
+
+/// Timeouts this long or longer are taken as "no timeout" (about 100 years).
+pub(crate) const NO_TIMEOUT_FROM: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 
 struct Inner {
     /// The configured endpoint; its channel is made on first use, inside the caller's runtime.
@@ -384,8 +389,14 @@ impl QueryClient {
         Ok(schema)
     }
 
+    /// The query's timeout, or the client's. A timeout of [`NO_TIMEOUT_FROM`] or more (such as
+    /// `Duration::MAX`) means no timeout: it could not be added to a clock or sent as a gRPC
+    /// deadline.
     fn timeout_of(&self, query: &Query) -> Option<Duration> {
-        query.timeout.or(self.inner.query_timeout)
+        query
+            .timeout
+            .or(self.inner.query_timeout)
+            .filter(|t| *t < NO_TIMEOUT_FROM)
     }
 
     /// Sends the DoGet and reads up to (and including) the schema message.
@@ -418,9 +429,19 @@ impl QueryClient {
             })
             .clone();
         let response = flight.do_get(request).await.map_err(Error::from_status)?;
-        let mut decoder = FlightDataDecoder::new(response.into_inner().map_err(Into::into));
+        // Every message is checked before arrow-ipc decodes it: a malformed or hostile
+        // response is a decode error, never a panic or an allocation abort.
+        let mut guard = MessageGuard::new();
+        let messages = response.into_inner().map(move |message| {
+            let message = message?;
+            guard
+                .check(&message.data_header, &message.data_body)
+                .map_err(|e| FlightError::DecodeError(format!("malformed Flight message: {e}")))?;
+            Ok(message)
+        });
+        let mut decoder = FlightDataDecoder::new(messages);
         loop {
-            match decoder.next().await {
+            match std::future::poll_fn(|cx| poll_decoder(&mut decoder, cx)).await {
                 Some(Ok(data)) => match data.payload {
                     DecodedPayload::Schema(schema) => return Ok((decoder, schema)),
                     DecodedPayload::None => continue,
@@ -431,7 +452,7 @@ impl QueryClient {
                         ));
                     }
                 },
-                Some(Err(e)) => return Err(Error::from_flight(e)),
+                Some(Err(e)) => return Err(e),
                 None => {
                     return Err(Error::new(
                         crate::ErrorKind::Decode,

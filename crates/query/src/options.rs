@@ -170,15 +170,18 @@ impl FlightOptions {
     /// Applies these options to a fresh endpoint for `uri` (`http://host:port` or
     /// `https://host:port`). Validates every PEM so that mistakes show up at build time.
     pub(crate) fn apply(&self, mut endpoint: Endpoint, tls: bool) -> Result<Endpoint, Error> {
-        if let Some(t) = self.connect_timeout {
+        // Durations of 100 years or more (such as `Duration::MAX`) mean "never": they cannot
+        // be added to a clock.
+        let bounded = |d: Option<Duration>| d.filter(|d| *d < crate::client::NO_TIMEOUT_FROM);
+        if let Some(t) = bounded(self.connect_timeout) {
             endpoint = endpoint.connect_timeout(t);
         }
-        if let Some(i) = self.keep_alive_interval {
+        if let Some(i) = bounded(self.keep_alive_interval) {
             endpoint = endpoint
                 .http2_keep_alive_interval(i)
                 .keep_alive_while_idle(true);
         }
-        if let Some(t) = self.keep_alive_timeout {
+        if let Some(t) = bounded(self.keep_alive_timeout) {
             endpoint = endpoint.keep_alive_timeout(t);
         }
         if !tls {

@@ -2,6 +2,7 @@
 //! becomes on the wire.
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::time::Duration;
 
 use crate::error::Error;
@@ -113,7 +114,9 @@ impl ParamValue {
 /// let q: Query = "SELECT 1".into();
 /// assert_eq!(q.text(), "SELECT 1");
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+///
+/// `Debug` shows header names but not their values, which may hold credentials.
+#[derive(Clone, PartialEq)]
 pub struct Query {
     text: String,
     language: QueryLanguage,
@@ -121,6 +124,24 @@ pub struct Query {
     pub(crate) database: Option<String>,
     pub(crate) timeout: Option<Duration>,
     pub(crate) headers: Vec<(String, String)>,
+}
+
+impl fmt::Debug for Query {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let headers: Vec<(&str, &str)> = self
+            .headers
+            .iter()
+            .map(|(name, _)| (name.as_str(), "<redacted>"))
+            .collect();
+        f.debug_struct("Query")
+            .field("text", &self.text)
+            .field("language", &self.language)
+            .field("params", &self.params)
+            .field("database", &self.database)
+            .field("timeout", &self.timeout)
+            .field("headers", &headers)
+            .finish()
+    }
 }
 
 impl Query {
@@ -162,7 +183,8 @@ impl Query {
     /// Limits the whole query, including reading all of its results, to `timeout`.
     ///
     /// Sent to the server as the gRPC deadline and enforced by the client. Overrides
-    /// [`FlightOptions::query_timeout`](crate::FlightOptions::query_timeout).
+    /// [`FlightOptions::query_timeout`](crate::FlightOptions::query_timeout). A timeout of 100
+    /// years or more (such as `Duration::MAX`) means no timeout.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self
@@ -242,6 +264,17 @@ impl From<&String> for Query {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_hides_header_values() {
+        let q = Query::sql("SELECT 1").header("authorization", "Bearer apiv3_secret");
+        let text = format!("{q:?}");
+        assert!(!text.contains("apiv3_secret"), "{text}");
+        assert!(
+            text.contains("authorization") && text.contains("<redacted>"),
+            "{text}"
+        );
+    }
 
     fn json(q: &Query, db: Option<&str>) -> serde_json::Value {
         let bytes = q.ticket_json(db).unwrap();

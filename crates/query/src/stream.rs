@@ -64,6 +64,25 @@ impl Deadline {
     }
 }
 
+/// Polls the decoder for its next message. The messages were checked by a
+/// [`MessageGuard`](influxdb3_ipc_guard::MessageGuard) before they reach it; should arrow-ipc
+/// still panic on one, the panic becomes a decode error here instead of unwinding through the
+/// caller's task. After an error the caller stops polling.
+pub(crate) fn poll_decoder(
+    decoder: &mut FlightDataDecoder,
+    cx: &mut Context<'_>,
+) -> Poll<Option<Result<DecodedFlightData, Error>>> {
+    match influxdb3_ipc_guard::contain("decoding a Flight message", || decoder.poll_next_unpin(cx))
+    {
+        Ok(Poll::Pending) => Poll::Pending,
+        Ok(Poll::Ready(item)) => Poll::Ready(item.map(|r| r.map_err(Error::from_flight))),
+        Err(panic) => Poll::Ready(Some(Err(Error::new(
+            crate::ErrorKind::Decode,
+            panic.to_string(),
+        )))),
+    }
+}
+
 /// The shared reading loop: the next non-empty batch, with its Flight message.
 struct Reader {
     decoder: FlightDataDecoder,
@@ -103,14 +122,14 @@ impl Reader {
             return Poll::Ready(Some(Err(e)));
         }
         loop {
-            match ready!(self.decoder.poll_next_unpin(cx)) {
+            match ready!(poll_decoder(&mut self.decoder, cx)) {
                 None => {
                     self.done = true;
                     return Poll::Ready(None);
                 }
                 Some(Err(e)) => {
                     self.done = true;
-                    return Poll::Ready(Some(Err(Error::from_flight(e))));
+                    return Poll::Ready(Some(Err(e)));
                 }
                 Some(Ok(mut data)) => {
                     match std::mem::replace(&mut data.payload, DecodedPayload::None) {
