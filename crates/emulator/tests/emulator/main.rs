@@ -3,5 +3,6 @@
 //!
 //! One binary per crate keeps links few and the target directory small.
 
+mod conformance;
 mod flight;
 mod http;
