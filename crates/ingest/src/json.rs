@@ -20,6 +20,11 @@ use crate::source::{BatchReader, FileSource, SourceFile};
 use crate::text::{looks_like_timestamp, promote_timestamps};
 use crate::{DEFAULT_BATCH_SIZE, Error, ErrorKind, FileFormat};
 
+/// Deepest nesting of objects and arrays accepted in a record.
+const MAX_DEPTH: usize = 64;
+/// Largest record accepted, so that a file without a closing brace cannot fill memory.
+const MAX_RECORD_BYTES: usize = 64 << 20;
+
 /// Records read to infer a schema when none is given.
 const DEFAULT_INFER_RECORDS: usize = 1000;
 
@@ -229,6 +234,7 @@ impl Splitter {
 
         // Copy the object through its matching `}`.
         let start_line = self.line;
+        let base = out.len();
         let mut depth = 0usize;
         let mut in_string = false;
         let mut escaped = false;
@@ -260,7 +266,19 @@ impl Splitter {
                 }
                 match b {
                     b'"' => in_string = true,
-                    b'{' | b'[' => depth += 1,
+                    b'{' | b'[' => {
+                        depth += 1;
+                        // arrow-json and serde_json recurse per level: a record nested
+                        // thousands deep would overflow the stack.
+                        if depth > MAX_DEPTH {
+                            return Err(SplitError {
+                                line: self.line,
+                                message: format!(
+                                    "the record starting on line {start_line} nests objects and arrays more than {MAX_DEPTH} levels deep"
+                                ),
+                            });
+                        }
+                    }
                     b'}' | b']' => {
                         depth = depth.saturating_sub(1);
                         if depth == 0 {
@@ -272,6 +290,15 @@ impl Splitter {
                 }
             }
             let take = end.unwrap_or(buf.len());
+            if out.len() - base + take > MAX_RECORD_BYTES {
+                return Err(SplitError {
+                    line: start_line,
+                    message: format!(
+                        "the record starting on this line is larger than {} MiB",
+                        MAX_RECORD_BYTES >> 20
+                    ),
+                });
+            }
             out.extend_from_slice(&buf[..take]);
             input.consume(take);
             if end.is_some() {

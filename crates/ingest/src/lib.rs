@@ -257,6 +257,15 @@ pub enum FileFormat {
 }
 
 impl FileFormat {
+    /// What a malformed file of this format is: [`ErrorKind::Parse`] for text formats,
+    /// [`ErrorKind::Corrupt`] for binary ones.
+    pub(crate) fn malformed_kind(self) -> ErrorKind {
+        match self {
+            FileFormat::Csv | FileFormat::Json => ErrorKind::Parse,
+            _ => ErrorKind::Corrupt,
+        }
+    }
+
     /// All formats, in the order of the docs.
     pub const ALL: [FileFormat; 5] = [
         FileFormat::Feather,
@@ -446,6 +455,19 @@ pub fn open_as(
         )
         .with_format(format));
     }
+    // A reader that panics on a malformed file (parquet's and ORC's do) gives an error that
+    // names the file and format instead of unwinding into the caller.
+    influxdb3_ipc_guard::contain("opening the file", || open_reader(path, format, options))
+        .map_err(|panic| {
+            Error::new(format.malformed_kind(), path, panic.to_string()).with_format(format)
+        })?
+}
+
+fn open_reader(
+    path: &Path,
+    format: FileFormat,
+    options: Option<FileParserOptions>,
+) -> Result<Box<dyn BatchSource>, Error> {
     match format {
         #[cfg(feature = "csv")]
         FileFormat::Csv => {

@@ -54,6 +54,12 @@ impl SourceFile {
         Ok((source, file))
     }
 
+    /// The file's size in bytes when it was opened.
+    #[cfg(feature = "ipc")]
+    pub(crate) fn total_bytes(&self) -> u64 {
+        self.total_bytes
+    }
+
     /// The file read sequentially through a buffer, counting bytes.
     pub(crate) fn buffered(&self, file: File) -> BufReader<CountingReader<File>> {
         BufReader::new(CountingReader::new(file, self.counter.clone()))
@@ -205,7 +211,18 @@ impl<R: BatchReader> BatchSource for FileSource<R> {
                 .error(kind, "reading stopped at an earlier error")
                 .with_row(self.rows_read + 1));
         }
-        match self.reader.read_batch(&self.file, self.rows_read) {
+        // The last line of defence: a reader that panics on a malformed file gives an error
+        // naming the file, format and row, and the source stops.
+        let read = influxdb3_ipc_guard::contain("reading a batch", || {
+            self.reader.read_batch(&self.file, self.rows_read)
+        })
+        .unwrap_or_else(|panic| {
+            Err(self
+                .file
+                .error(self.file.format.malformed_kind(), panic.to_string())
+                .with_row(self.rows_read + 1))
+        });
+        match read {
             Ok(Some(batch)) => {
                 self.rows_read += batch.num_rows() as u64;
                 Ok(Some(batch))

@@ -13,4 +13,5 @@
 mod common;
 mod errors;
 mod formats;
+mod hostile;
 mod line_protocol;
