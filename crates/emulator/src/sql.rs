@@ -32,6 +32,9 @@ use serde_json::Value;
 use crate::influxql::{self, Translation};
 use crate::state::DatabaseSnapshot;
 
+mod system;
+pub(crate) mod view;
+
 /// The language of a query text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum QueryLanguage {
@@ -43,71 +46,156 @@ pub(crate) enum QueryLanguage {
 
 /// Why a query could not be planned or executed.
 ///
-/// `Display` is the server's message without any protocol prefix; the Flight service
-/// prefixes planning errors with `Error while planning query: `.
+/// `Display` is the Flight message without the `Error while planning query: ` prefix the
+/// Flight service adds; [`QueryError::http_body`] is the body of the HTTP error response.
 #[derive(Debug, Clone)]
 pub(crate) struct QueryError {
     status: StatusCode,
     code: tonic::Code,
     message: String,
+    /// The HTTP body when it is not `message`.
+    http_body: Option<String>,
+}
+
+/// DataFusion 55 starts some messages' second sentence on a new line where the server's
+/// DataFusion writes a space (`No field named x.\nValid fields are …`).
+fn server_wording(message: String) -> String {
+    if message.contains(".\n") {
+        message.replace(".\n", ". ")
+    } else {
+        message
+    }
 }
 
 impl QueryError {
+    fn new(status: StatusCode, code: tonic::Code, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            http_body: None,
+        }
+    }
+
     /// An error raised by DataFusion while parsing or planning (before any row is produced).
     ///
-    /// HTTP status per InfluxDB's `datafusion_error_status_code`: SQL and plan errors are 400,
-    /// `NotImplemented` is 405, anything else 500. Over Flight all planning errors are
-    /// `INVALID_ARGUMENT`.
+    /// Over HTTP the server answers 500 `query error: error while planning query: …`
+    /// (405 for `NotImplemented`); over Flight the code follows the error (`INVALID_ARGUMENT`
+    /// for SQL, plan and schema errors, `INTERNAL` otherwise).
     pub(crate) fn planning(err: DataFusionError) -> Self {
+        let message = server_wording(err.to_string());
+        let status = match datafusion_status(&err) {
+            StatusCode::METHOD_NOT_ALLOWED => StatusCode::METHOD_NOT_ALLOWED,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        let code = match datafusion_status(&err) {
+            StatusCode::INTERNAL_SERVER_ERROR if !is_schema_error(&err) => tonic::Code::Internal,
+            _ => tonic::Code::InvalidArgument,
+        };
         Self {
-            status: datafusion_status(&err),
-            code: tonic::Code::InvalidArgument,
-            message: err.to_string(),
+            status,
+            code,
+            http_body: Some(format!(
+                "query error: error while planning query: {message}"
+            )),
+            message,
         }
     }
 
     /// An error raised while rows were being produced: HTTP 500, gRPC `INTERNAL`
     /// (`INVALID_ARGUMENT` when DataFusion blames the query itself).
     pub(crate) fn execution(err: DataFusionError) -> Self {
-        let status = datafusion_status(&err);
-        let code = if status == StatusCode::BAD_REQUEST {
-            tonic::Code::InvalidArgument
-        } else {
-            tonic::Code::Internal
+        let code = match datafusion_status(&err) {
+            StatusCode::BAD_REQUEST => tonic::Code::InvalidArgument,
+            _ if is_resources_exhausted(&err) => tonic::Code::ResourceExhausted,
+            _ => tonic::Code::Internal,
         };
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            code,
+            server_wording(err.to_string()),
+        )
+    }
+
+    /// A semantic error in an InfluxQL statement (HTTP 500 `error in InfluxQL statement: …`,
+    /// `INVALID_ARGUMENT` `Error during planning: …`).
+    pub(crate) fn influxql(message: impl fmt::Display) -> Self {
         Self {
             status: StatusCode::INTERNAL_SERVER_ERROR,
-            code,
-            message: err.to_string(),
+            code: tonic::Code::InvalidArgument,
+            message: format!("Error during planning: {message}"),
+            http_body: Some(format!("error in InfluxQL statement: {message}")),
         }
     }
 
-    /// A syntax or semantic error in an InfluxQL statement (HTTP 400, `INVALID_ARGUMENT`).
-    pub(crate) fn influxql(message: impl fmt::Display) -> Self {
+    /// A syntax error in an InfluxQL statement, in the words of the server's parser:
+    /// `message` found at byte `pos`.
+    pub(crate) fn influxql_syntax(message: impl fmt::Display, pos: usize) -> Self {
         Self {
-            status: StatusCode::BAD_REQUEST,
+            status: StatusCode::INTERNAL_SERVER_ERROR,
             code: tonic::Code::InvalidArgument,
-            message: format!("error in InfluxQL statement: {message}"),
+            message: format!("Error during planning: {message} at pos {pos}"),
+            http_body: Some(format!(
+                "error in InfluxQL statement: parsing error: {message} at pos {pos}"
+            )),
+        }
+    }
+
+    /// An InfluxQL statement the server's parser cannot start to read at byte `pos` of `text`.
+    pub(crate) fn influxql_invalid_statement(text: &str, pos: usize) -> Self {
+        let rest = text.get(pos..).unwrap_or_default();
+        let detail =
+            format!("invalid InfluxQL statement at pos {pos}. Parsing Error: Nom({rest:?}, Tag)");
+        Self {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            code: tonic::Code::InvalidArgument,
+            message: format!("Error during planning: {detail}"),
+            http_body: Some(format!(
+                "error in InfluxQL statement: parsing error: {detail}"
+            )),
+        }
+    }
+
+    /// An InfluxQL construct the server parses but does not implement (`INVALID_ARGUMENT`
+    /// `rewriting statement: This feature is not implemented: …`).
+    pub(crate) fn influxql_not_implemented(what: impl fmt::Display) -> Self {
+        let message = format!("rewriting statement: This feature is not implemented: {what}");
+        Self {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            code: tonic::Code::InvalidArgument,
+            http_body: Some(format!("error in InfluxQL statement: {message}")),
+            message,
+        }
+    }
+
+    /// More than one InfluxQL statement in one query.
+    pub(crate) fn influxql_statements() -> Self {
+        let message = "must provide only one InfluxQl statement per query";
+        Self {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            code: tonic::Code::InvalidArgument,
+            message: format!("Error during planning: {message}"),
+            http_body: Some(message.to_owned()),
         }
     }
 
     /// A valid construct the emulator does not implement (HTTP 400, `INVALID_ARGUMENT`).
     pub(crate) fn unsupported(construct: impl fmt::Display) -> Self {
-        Self {
-            status: StatusCode::BAD_REQUEST,
-            code: tonic::Code::InvalidArgument,
-            message: format!("the emulator does not support {construct}"),
-        }
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            tonic::Code::InvalidArgument,
+            format!("the emulator does not support {construct}"),
+        )
     }
 
     /// A construct InfluxDB 3 itself rejects as not implemented (HTTP 405, `INVALID_ARGUMENT`),
     /// e.g. `SHOW DATABASES` over Flight.
     pub(crate) fn not_implemented(what: impl fmt::Display) -> Self {
-        Self {
-            status: StatusCode::METHOD_NOT_ALLOWED,
-            code: tonic::Code::InvalidArgument,
-            message: format!("This feature is not implemented: {what}"),
-        }
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            tonic::Code::InvalidArgument,
+            format!("This feature is not implemented: {what}"),
+        )
     }
 
     /// Refuses a query of `language` (`SQL`, `InfluxQL`) with more than
@@ -116,38 +204,43 @@ impl QueryError {
         if operators <= MAX_QUERY_OPERATORS {
             return Ok(());
         }
-        Err(Self {
-            status: StatusCode::BAD_REQUEST,
-            code: tonic::Code::InvalidArgument,
-            message: format!(
+        Err(Self::new(
+            StatusCode::BAD_REQUEST,
+            tonic::Code::InvalidArgument,
+            format!(
                 "the emulator does not run {language} with {operators} operators, parentheses \
                  and keywords (the limit is {MAX_QUERY_OPERATORS}): expressions are limited so \
                  that evaluating them cannot overflow its stack"
             ),
-        })
+        ))
     }
 
     /// The query thread could not start or stopped without an answer (HTTP 500, `INTERNAL`).
     fn query_thread(what: impl fmt::Display) -> Self {
-        Self {
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            code: tonic::Code::Internal,
-            message: format!("the emulator's query thread {what}"),
-        }
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            tonic::Code::Internal,
+            format!("the emulator's query thread {what}"),
+        )
     }
 
     /// A bad `params` value (HTTP 400, `INVALID_ARGUMENT`).
     pub(crate) fn params(message: impl fmt::Display) -> Self {
-        Self {
-            status: StatusCode::BAD_REQUEST,
-            code: tonic::Code::InvalidArgument,
-            message: message.to_string(),
-        }
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            tonic::Code::InvalidArgument,
+            message.to_string(),
+        )
     }
 
     /// The HTTP status the `/api/v3/query_*` endpoints answer with.
     pub(crate) fn http_status(&self) -> StatusCode {
         self.status
+    }
+
+    /// The body of the HTTP error response.
+    pub(crate) fn http_body(&self) -> &str {
+        self.http_body.as_deref().unwrap_or(&self.message)
     }
 
     /// The gRPC code the Flight service answers with.
@@ -167,7 +260,9 @@ impl std::error::Error for QueryError {}
 /// InfluxDB's mapping of a DataFusion error to an HTTP status (`datafusion_error_status_code`).
 fn datafusion_status(err: &DataFusionError) -> StatusCode {
     match err {
-        DataFusionError::SQL(..) | DataFusionError::Plan(_) => StatusCode::BAD_REQUEST,
+        DataFusionError::SQL(..) | DataFusionError::Plan(_) | DataFusionError::SchemaError(..) => {
+            StatusCode::BAD_REQUEST
+        }
         DataFusionError::NotImplemented(_) => StatusCode::METHOD_NOT_ALLOWED,
         DataFusionError::Context(_, inner) | DataFusionError::Diagnostic(_, inner) => {
             datafusion_status(inner)
@@ -175,6 +270,14 @@ fn datafusion_status(err: &DataFusionError) -> StatusCode {
         DataFusionError::Shared(inner) => datafusion_status(inner),
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
+}
+
+fn is_schema_error(err: &DataFusionError) -> bool {
+    matches!(err.find_root(), DataFusionError::SchemaError(..))
+}
+
+fn is_resources_exhausted(err: &DataFusionError) -> bool {
+    matches!(err.find_root(), DataFusionError::ResourcesExhausted(_))
 }
 
 /// Converts the JSON `params` object of a query into DataFusion parameter values
@@ -371,42 +474,169 @@ async fn plan(
     params: &serde_json::Map<String, Value>,
 ) -> Result<SendableRecordBatchStream, QueryError> {
     let params = param_values(params)?;
-    let sql = match language {
+    let snapshot = &view::server_view(snapshot).map_err(QueryError::planning)?;
+    let (sql, metadata) = match language {
         QueryLanguage::Sql => {
             check_sql_size(query)?;
-            query.to_owned()
+            check_placeholders(query)?;
+            let ctx = session(snapshot)?;
+            let frame = frame(&ctx, query, &params).await?;
+            // The server's plans drop the table's schema metadata, except when the plan is
+            // replaced by an empty relation (`LIMIT 0`, `WHERE false`), which keeps it.
+            let empty = matches!(
+                frame.clone().into_optimized_plan(),
+                Ok(datafusion::logical_expr::LogicalPlan::EmptyRelation(ref e)) if !e.produce_one_row
+            );
+            let mut stream = frame.execute_stream().await.map_err(QueryError::planning)?;
+            if reads_information_schema(query) {
+                stream = with_old_type_names(stream);
+            }
+            return Ok(if empty {
+                stream
+            } else {
+                with_schema_metadata(stream, HashMap::new())
+            });
         }
-        QueryLanguage::InfluxQl => match influxql::translate(snapshot, query)? {
-            Translation::Sql(sql) => sql,
-            Translation::Batches(schema, batches) => {
-                return Ok(batch_stream(schema, batches));
+        QueryLanguage::InfluxQl => {
+            let (translation, metadata) = influxql::translate(snapshot, query)?;
+            match translation {
+                Translation::Sql(sql) => (sql, metadata),
+                Translation::Batches(schema, batches) => {
+                    return Ok(with_schema_metadata(
+                        batch_stream(schema, batches),
+                        metadata,
+                    ));
+                }
+                Translation::GapFill {
+                    sql,
+                    bounds,
+                    lower,
+                    plan,
+                } => {
+                    let ctx = session(snapshot)?;
+                    let bounds = run(&ctx, &bounds, &params).await?;
+                    let bounds = bounds_in_nanos(&bounds)?;
+                    let (lowers, uppers) = bounds.split_at(lower.min(bounds.len()));
+                    let lower = lowers.iter().copied().max();
+                    let upper = uppers.iter().copied().min().unwrap_or(i64::MAX);
+                    let frame = frame(&ctx, &sql, &params).await?;
+                    let schema = Arc::clone(frame.schema().inner());
+                    let batches = frame.collect().await.map_err(QueryError::execution)?;
+                    let filled = plan.apply(&schema, &batches, lower, upper)?;
+                    return Ok(with_schema_metadata(batch_stream(schema, filled), metadata));
+                }
             }
-            Translation::GapFill {
-                sql,
-                bounds,
-                lower,
-                plan,
-            } => {
-                let ctx = session(snapshot)?;
-                let bounds = run(&ctx, &bounds, &params).await?;
-                let bounds = bounds_in_nanos(&bounds)?;
-                let (lowers, uppers) = bounds.split_at(lower.min(bounds.len()));
-                let lower = lowers.iter().copied().max();
-                let upper = uppers.iter().copied().min().unwrap_or(i64::MAX);
-                let frame = frame(&ctx, &sql, &params).await?;
-                let schema = Arc::clone(frame.schema().inner());
-                let batches = frame.collect().await.map_err(QueryError::execution)?;
-                let filled = plan.apply(&schema, &batches, lower, upper)?;
-                return Ok(batch_stream(schema, filled));
-            }
-        },
+        }
     };
     let ctx = session(snapshot)?;
-    frame(&ctx, &sql, &params)
+    let stream = frame(&ctx, &sql, &params)
         .await?
         .execute_stream()
         .await
-        .map_err(QueryError::planning)
+        .map_err(QueryError::planning)?;
+    Ok(with_schema_metadata(stream, metadata))
+}
+
+/// The server rejects a query parameter in the `SELECT` list of a query without `FROM`
+/// (`SELECT $x`) as an unknown column, before binding.
+fn check_placeholders(sql: &str) -> Result<(), QueryError> {
+    use datafusion::sql::sqlparser::ast::{Expr, SelectItem, SetExpr, Statement, Value};
+    use datafusion::sql::sqlparser::dialect::GenericDialect;
+    use datafusion::sql::sqlparser::parser::Parser;
+
+    let Ok(statements) = Parser::parse_sql(&GenericDialect {}, sql) else {
+        return Ok(());
+    };
+    let [Statement::Query(query)] = statements.as_slice() else {
+        return Ok(());
+    };
+    let SetExpr::Select(select) = query.body.as_ref() else {
+        return Ok(());
+    };
+    if !select.from.is_empty() {
+        return Ok(());
+    }
+    for item in &select.projection {
+        let expr = match item {
+            SelectItem::UnnamedExpr(expr) | SelectItem::ExprWithAlias { expr, .. } => expr,
+            _ => continue,
+        };
+        if let Expr::Value(value) = expr
+            && let Value::Placeholder(name) = &value.value
+        {
+            let name = name.trim_start_matches('$');
+            return Err(QueryError::planning(DataFusionError::SchemaError(
+                Box::new(datafusion::common::SchemaError::FieldNotFound {
+                    field: Box::new(datafusion::common::Column::new_unqualified(name)),
+                    valid_fields: Vec::new(),
+                }),
+                Box::new(None),
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Whether an SQL query reads `information_schema` (also through `SHOW COLUMNS`).
+fn reads_information_schema(sql: &str) -> bool {
+    let lower = sql.to_ascii_lowercase();
+    lower.contains("information_schema") || lower.trim_start().starts_with("show")
+}
+
+/// The server's Arrow names types as `Debug` does (`Timestamp(Nanosecond, None)`), ours
+/// as `Timestamp(ns)`: rewrites the `data_type` column of `information_schema` results.
+fn with_old_type_names(stream: SendableRecordBatchStream) -> SendableRecordBatchStream {
+    let schema = stream.schema();
+    let Ok(index) = schema.index_of("data_type") else {
+        return stream;
+    };
+    if schema.field(index).data_type() != &arrow_schema::DataType::Utf8 {
+        return stream;
+    }
+    let out = Arc::clone(&schema);
+    let batches = futures::StreamExt::map(stream, move |batch| {
+        let batch = batch?;
+        let Some(names) = batch.column(index).as_string_opt::<i32>() else {
+            return Ok(batch);
+        };
+        let renamed: arrow_array::StringArray = names
+            .iter()
+            .map(|name| {
+                name.map(|name| match name.parse::<arrow_schema::DataType>() {
+                    Ok(data_type) => format!("{data_type:?}"),
+                    Err(_) => name.to_owned(),
+                })
+            })
+            .collect();
+        let mut columns = batch.columns().to_vec();
+        columns[index] = Arc::new(renamed);
+        RecordBatch::try_new(Arc::clone(&out), columns)
+            .map_err(|e| DataFusionError::ArrowError(Box::new(e), None))
+    });
+    Box::pin(RecordBatchStreamAdapter::new(schema, batches))
+}
+
+/// `stream` with its schema metadata replaced by `metadata` (field metadata is kept).
+fn with_schema_metadata(
+    stream: SendableRecordBatchStream,
+    metadata: HashMap<String, String>,
+) -> SendableRecordBatchStream {
+    let schema = stream.schema();
+    if *schema.metadata() == metadata {
+        return stream;
+    }
+    let schema = Arc::new(arrow_schema::Schema::new_with_metadata(
+        schema.fields().clone(),
+        metadata,
+    ));
+    let out = Arc::clone(&schema);
+    let batches = futures::StreamExt::map(stream, move |batch| {
+        batch.and_then(|batch| {
+            RecordBatch::try_new(Arc::clone(&out), batch.columns().to_vec())
+                .map_err(|e| DataFusionError::ArrowError(Box::new(e), None))
+        })
+    });
+    Box::pin(RecordBatchStreamAdapter::new(schema, batches))
 }
 
 /// `sql` planned on `ctx` with `params` bound.
@@ -415,7 +645,12 @@ async fn frame(
     sql: &str,
     params: &HashMap<String, ScalarValue>,
 ) -> Result<DataFrame, QueryError> {
-    ctx.sql(sql)
+    // As the server: queries only, no DDL, DML or statements (`SET`, transactions).
+    let options = datafusion::execution::context::SQLOptions::new()
+        .with_allow_ddl(false)
+        .with_allow_dml(false)
+        .with_allow_statements(false);
+    ctx.sql_with_options(sql, options)
         .await
         .map_err(QueryError::planning)?
         .with_param_values(ParamValues::from(params.clone()))
@@ -467,6 +702,7 @@ fn session(snapshot: &DatabaseSnapshot) -> Result<SessionContext, QueryError> {
         .with_information_schema(true)
         .with_target_partitions(1);
     let ctx = SessionContext::new_with_config(config);
+    system::register(&ctx, "public").map_err(QueryError::planning)?;
     for table in &snapshot.tables {
         let provider = MemTable::try_new(Arc::clone(&table.schema), vec![table.batches.clone()])
             .map_err(QueryError::planning)?;
@@ -763,13 +999,21 @@ pub(crate) mod tests {
                 .contains("table 'public.iox.nope' not found"),
             "{err}"
         );
-        assert_eq!(err.http_status(), StatusCode::BAD_REQUEST);
+        assert_eq!(err.http_status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(
+            err.http_body()
+                .starts_with("query error: error while planning query: ")
+        );
         assert_eq!(err.grpc_code(), tonic::Code::InvalidArgument);
 
         let err = run(QueryLanguage::Sql, "SELEC 1", json!({}))
             .await
             .expect_err("syntax");
-        assert_eq!(err.http_status(), StatusCode::BAD_REQUEST);
+        assert_eq!(err.http_status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(
+            err.http_body()
+                .starts_with("query error: error while planning query: ")
+        );
         assert_eq!(err.grpc_code(), tonic::Code::InvalidArgument);
     }
 }

@@ -85,7 +85,7 @@ pub(super) async fn handle(
             .map(http::HeaderValue::as_bytes),
     ) {
         Ok(f) => f,
-        Err(message) => return plain(StatusCode::BAD_REQUEST, message),
+        Err(message) => return plain(StatusCode::INTERNAL_SERVER_ERROR, message),
     };
     let body = match read_query(&request) {
         Ok(b) => b,
@@ -120,7 +120,7 @@ pub(super) async fn handle(
     let params = body.params.unwrap_or_default();
     let (schema, batches) = match crate::sql::execute(&snapshot, language, &body.q, &params).await {
         Ok(result) => result,
-        Err(e) => return plain(e.http_status(), e.to_string()),
+        Err(e) => return plain(e.http_status(), e.http_body().to_owned()),
     };
     match encode(format, &schema, &batches) {
         Ok(bytes) => typed(StatusCode::OK, format.content_type(), bytes),
@@ -234,13 +234,10 @@ fn encode(
         }
         Format::Pretty => {
             let owned: Vec<RecordBatch> = batches.into_iter().cloned().collect();
-            let table = if owned.is_empty() {
-                arrow_cast::pretty::pretty_format_batches_with_schema(schema.clone(), &owned)
-                    .map(|t| t.to_string())
-            } else {
-                arrow_cast::pretty::pretty_format_batches(&owned).map(|t| t.to_string())
-            }
-            .map_err(|e| format!("error formatting the result: {e}"))?;
+            // As the server: an empty result is `++\n++`, whatever its columns.
+            let table = arrow_cast::pretty::pretty_format_batches(&owned)
+                .map(|t| t.to_string())
+                .map_err(|e| format!("error formatting the result: {e}"))?;
             out = table.into_bytes();
         }
         Format::Parquet => {

@@ -373,7 +373,7 @@ async fn errors_follow_the_check_order() {
         &emulator,
         Some(TOKEN),
         ticket(
-            json!({"database": "db", "sql_query": "SELECT * FROM a, b", "query_type": "influxql"}),
+            json!({"database": "db", "sql_query": "SELECT * FROM /a/", "query_type": "influxql"}),
         ),
     )
     .await

@@ -322,7 +322,7 @@ async fn write_then_query_in_every_format() {
     .await;
     assert_eq!(
         (bad_accept.status, bad_accept.body.as_str()),
-        (400, "invalid mime type (application/json; charset=utf-8)")
+        (500, "invalid mime type (application/json; charset=utf-8)")
     );
 
     // Empty results.
@@ -437,11 +437,12 @@ async fn query_errors() {
         r#"{"db":"db","q":"SELECT * FROM nope"}"#,
     )
     .await;
-    assert_eq!(unknown_table.status, 400);
+    // As the server: planning errors are 500 with the query error prefix.
+    assert_eq!(unknown_table.status, 500);
     assert!(
-        unknown_table
-            .body
-            .contains("table 'public.iox.nope' not found"),
+        unknown_table.body.starts_with(
+            "query error: error while planning query: Error during planning: table 'public.iox.nope' not found"
+        ),
         "{}",
         unknown_table.body
     );
@@ -527,7 +528,7 @@ async fn deep_and_oversized_queries() {
     // Deep parentheses in SQL stop at DataFusion's own nesting limit.
     let body = serde_json::json!({"db": "db", "q": format!("SELECT {}v{} FROM m", "(".repeat(60), ")".repeat(60))});
     let reply = post(&format!("{url}/api/v3/query_sql"), body.to_string()).await;
-    assert_eq!(reply.status, 400, "{}", reply.body);
+    assert_eq!(reply.status, 500, "{}", reply.body);
     assert!(
         reply.body.contains("RecursionLimitExceeded"),
         "{}",
