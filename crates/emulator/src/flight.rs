@@ -30,6 +30,7 @@ use arrow_flight::{
 use futures::stream::BoxStream;
 use futures::{Stream, StreamExt};
 use serde::Deserialize;
+use tonic::codec::CompressionEncoding;
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::sql::{self, QueryError, QueryLanguage};
@@ -39,8 +40,13 @@ use crate::state::{EmulatorState, QueryFault};
 const MAX_MESSAGE_LEN: usize = 2000;
 
 /// Builds the Flight service over the emulator's state.
+///
+/// As the server: responses are gzip-compressed when the client's `grpc-accept-encoding`
+/// lists gzip (identity otherwise), and gzip-compressed requests are accepted.
 pub(crate) fn flight_service(state: Arc<EmulatorState>) -> FlightServiceServer<FlightServiceImpl> {
     FlightServiceServer::new(FlightServiceImpl { state })
+        .accept_compressed(CompressionEncoding::Gzip)
+        .send_compressed(CompressionEncoding::Gzip)
 }
 
 /// The emulator's `arrow.flight.protocol.FlightService`.

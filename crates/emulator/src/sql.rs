@@ -32,6 +32,7 @@ use serde_json::Value;
 use crate::influxql::{self, Translation};
 use crate::state::DatabaseSnapshot;
 
+pub(crate) mod limits;
 mod system;
 pub(crate) mod view;
 
@@ -320,19 +321,32 @@ pub(crate) fn param_values(
 
 /// Runs `query` against `snapshot` and collects the whole result.
 ///
-/// For the HTTP query endpoints, whose responses are small; Flight uses [`execute_stream`].
+/// For the HTTP query endpoints, whose responses are built whole; Flight uses
+/// [`execute_stream`]. A result over [`limits::QUERY_MEMORY_LIMIT`] bytes is an error.
 pub(crate) async fn execute(
     snapshot: &DatabaseSnapshot,
     language: QueryLanguage,
     query: &str,
     params: &serde_json::Map<String, Value>,
 ) -> Result<(SchemaRef, Vec<RecordBatch>), QueryError> {
-    let stream = execute_stream(snapshot, language, query, params).await?;
+    let mut stream = execute_stream(snapshot, language, query, params).await?;
     let schema = stream.schema();
-    let batches = stream
-        .try_collect::<Vec<_>>()
-        .await
-        .map_err(QueryError::execution)?;
+    let mut batches = Vec::new();
+    let mut bytes = 0usize;
+    while let Some(batch) = stream.try_next().await.map_err(QueryError::execution)? {
+        // The collected result counts against the query's memory limit too.
+        bytes = bytes.saturating_add(batch.get_array_memory_size());
+        if bytes > limits::QUERY_MEMORY_LIMIT {
+            return Err(QueryError::execution(DataFusionError::ResourcesExhausted(
+                format!(
+                    "the result is larger than the emulator's per-query memory limit of {} \
+                     bytes",
+                    limits::QUERY_MEMORY_LIMIT
+                ),
+            )));
+        }
+        batches.push(batch);
+    }
     Ok((schema, batches))
 }
 
@@ -701,7 +715,9 @@ fn session(snapshot: &DatabaseSnapshot) -> Result<SessionContext, QueryError> {
         .with_create_default_catalog_and_schema(true)
         .with_information_schema(true)
         .with_target_partitions(1);
-    let ctx = SessionContext::new_with_config(config);
+    let runtime = limits::runtime().map_err(QueryError::planning)?;
+    let ctx = SessionContext::new_with_config_rt(config, runtime);
+    limits::register(&ctx);
     system::register(&ctx, "public").map_err(QueryError::planning)?;
     for table in &snapshot.tables {
         let provider = MemTable::try_new(Arc::clone(&table.schema), vec![table.batches.clone()])

@@ -5,4 +5,6 @@
 
 mod conformance;
 mod flight;
+mod flight_gzip;
 mod http;
+mod query_limits;
