@@ -144,6 +144,10 @@ struct Inner {
     url: Option<String>,
     line_errors: Vec<LineError>,
     retry_after: Option<Duration>,
+    /// The response body as read (at most 1 MiB), unescaped and uncut.
+    body: bytes::Bytes,
+    /// The response body was longer than what was read.
+    body_truncated: bool,
     source: Option<Arc<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
@@ -158,6 +162,8 @@ impl Error {
                 url: None,
                 line_errors: Vec::new(),
                 retry_after: None,
+                body: bytes::Bytes::new(),
+                body_truncated: false,
                 source: None,
             }),
         }
@@ -234,10 +240,12 @@ impl Error {
     }
 
     /// Whether sending the same data again may succeed: connection failures, timeouts,
-    /// 429 and 5xx responses except 501 Not Implemented.
+    /// 429 and 5xx responses except 501 Not Implemented and a body found too large
+    /// ([`is_too_large`](Self::is_too_large)).
     pub fn is_retryable(&self) -> bool {
         match self.inner.kind {
             ErrorKind::Connect | ErrorKind::Timeout => true,
+            ErrorKind::Http if self.is_too_large() => false,
             ErrorKind::Http => match self.inner.status {
                 Some(s) => {
                     s == StatusCode::TOO_MANY_REQUESTS
@@ -249,23 +257,60 @@ impl Error {
         }
     }
 
+    /// Whether the server refused the request body as too large: a 413, or InfluxDB 3's
+    /// `max request size (N bytes) exceeded` (which Core 3.6 answers with a 500 on
+    /// `/api/v3/write_lp`).
+    pub fn is_too_large(&self) -> bool {
+        self.inner.status == Some(StatusCode::PAYLOAD_TOO_LARGE)
+            || (self.inner.status.is_some() && self.request_size_limit().is_some())
+    }
+
+    /// The server's request size limit in bytes, when its answer states it
+    /// (`max request size (10485760 bytes) exceeded`).
+    pub fn request_size_limit(&self) -> Option<usize> {
+        let text = &self.inner.message;
+        let at = text.find("max request size (")? + "max request size (".len();
+        let digits = &text[at..];
+        let end = digits.find(" bytes)")?;
+        digits[..end].parse().ok()
+    }
+
+    /// The body of the server's error response as it was read: at most 1 MiB, without the
+    /// escaping and shortening applied to [`message`](Self::message). Empty when there was
+    /// no response.
+    pub fn body(&self) -> &[u8] {
+        &self.inner.body
+    }
+
+    /// Whether the server's error response was longer than the 1 MiB that was read. Then
+    /// [`line_errors`](Self::line_errors) lists only the rejected lines before the cut.
+    pub fn body_truncated(&self) -> bool {
+        self.inner.body_truncated
+    }
+
+    pub(crate) fn with_body_truncated(mut self, truncated: bool) -> Self {
+        self.inner.body_truncated = truncated;
+        self
+    }
+
     /// Builds the error for a non-2xx response. `body` is the response body; `sent` is the
     /// request body, used to replace the server's truncated `original_line`s.
     pub(crate) fn from_response(
         status: StatusCode,
         headers: HeaderMap,
-        body: &[u8],
+        body: impl AsRef<[u8]>,
         sent: &[u8],
         url: String,
         path: &str,
     ) -> Self {
-        let parsed = ErrorBody::parse(body);
+        let body = bytes::Bytes::copy_from_slice(body.as_ref());
+        let parsed = ErrorBody::parse(&body);
         let retry_after = headers
             .get(http::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| parse_retry_after(v, SystemTime::now()));
 
-        let mut message = parsed.message.unwrap_or_else(|| {
+        let mut message = parsed.message.map(|m| shown(&m)).unwrap_or_else(|| {
             status
                 .canonical_reason()
                 .unwrap_or("no message from the server")
@@ -279,12 +324,12 @@ impl Error {
         }
 
         let mut line_errors = parsed.line_errors;
-        if !line_errors.is_empty() {
-            for e in &mut line_errors {
-                if let Some(line) = crate::lines::nth(sent, e.line_number) {
-                    e.original_line = String::from_utf8_lossy(line).into_owned();
-                }
-            }
+        for e in &mut line_errors {
+            e.message = shown(&e.message);
+            e.original_line = match crate::lines::nth(sent, e.line_number) {
+                Some(line) => String::from_utf8_lossy(line).into_owned(),
+                None => shown(&e.original_line),
+            };
         }
         let kind = if parsed.partial {
             ErrorKind::PartialWrite
@@ -297,8 +342,31 @@ impl Error {
         err.inner.headers = headers;
         err.inner.line_errors = line_errors;
         err.inner.retry_after = retry_after;
+        err.inner.body = body;
         err
     }
+}
+
+/// The most characters of server text shown in a message; the whole body stays available
+/// through [`Error::body`].
+const MAX_SHOWN: usize = 512;
+
+/// Server text made fit for a message: control characters escaped (a terminal or a log line
+/// cannot be corrupted by them) and cut to [`MAX_SHOWN`] characters.
+fn shown(text: &str) -> String {
+    let mut out = String::with_capacity(text.len().min(MAX_SHOWN + 16));
+    for (count, c) in text.chars().enumerate() {
+        if count == MAX_SHOWN {
+            out.push_str(&format!("… ({} bytes in all)", text.len()));
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 impl fmt::Debug for Error {
@@ -376,12 +444,14 @@ struct ErrorBody {
     partial: bool,
 }
 
-#[derive(serde::Deserialize)]
-struct JsonBody {
+/// The fields of a JSON error body, filled in as they are read, so that a body cut at the
+/// read limit keeps everything before the cut.
+#[derive(Default)]
+struct JsonFields {
     error: Option<String>,
     code: Option<String>,
     message: Option<String>,
-    data: Option<serde_json::Value>,
+    line_errors: Vec<LineError>,
 }
 
 #[derive(serde::Deserialize)]
@@ -392,49 +462,127 @@ struct JsonLineError {
     original_line: String,
 }
 
+impl From<JsonLineError> for LineError {
+    fn from(l: JsonLineError) -> Self {
+        LineError::new(l.line_number, l.error_message, l.original_line)
+    }
+}
+
+/// Reads a JSON object into [`JsonFields`] entry by entry (`data` element by element).
+struct Collect<'a>(&'a mut JsonFields);
+
+impl<'de> serde::de::Visitor<'de> for Collect<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON error object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "error" => self.0.error = map.next_value()?,
+                "code" => self.0.code = map.next_value()?,
+                "message" => self.0.message = map.next_value()?,
+                "data" => map.next_value_seed(Data(&mut self.0.line_errors))?,
+                _ => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The `data` of a v3 error: one line error, an array of them, or something else (ignored).
+struct Data<'a>(&'a mut Vec<LineError>);
+
+impl<'de> serde::de::DeserializeSeed<'de> for Data<'_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Data<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("line errors")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(item) = seq.next_element::<serde_json::Value>()? {
+            if let Ok(line) = serde_json::from_value::<JsonLineError>(item) {
+                self.0.push(line.into());
+            }
+        }
+        Ok(())
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        let value = <serde_json::Value as serde::Deserialize>::deserialize(
+            serde::de::value::MapAccessDeserializer::new(map),
+        )?;
+        if let Ok(line) = serde_json::from_value::<JsonLineError>(value) {
+            self.0.push(line.into());
+        }
+        Ok(())
+    }
+
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+}
+
 impl ErrorBody {
     /// Parses the three shapes of PROTOCOL.md §1.3: v3 `{"error", "data"}` (data an object
-    /// or an array of line errors), v2 `{"code", "message"}`, or plain text.
+    /// or an array of line errors), v2 `{"code", "message"}`, or plain text. A JSON body cut
+    /// short (it was larger than the read limit) keeps the fields and line errors before the
+    /// cut, so a large partial-write answer is still a partial write.
     fn parse(body: &[u8]) -> ErrorBody {
         let text = String::from_utf8_lossy(body);
         let text = text.trim();
         if text.is_empty() {
             return ErrorBody::default();
         }
-        let Ok(json) = serde_json::from_str::<JsonBody>(text) else {
+        let mut fields = JsonFields::default();
+        let mut de = serde_json::Deserializer::from_str(text);
+        let complete = serde::Deserializer::deserialize_map(&mut de, Collect(&mut fields))
+            .and_then(|()| de.end())
+            .is_ok();
+        let json = complete || text.starts_with('{') && fields.error.is_some();
+        if !json {
             return ErrorBody {
                 message: Some(text.to_owned()),
                 ..ErrorBody::default()
             };
-        };
-        if let Some(error) = json.error {
+        }
+        if let Some(error) = fields.error {
             let partial = error.contains("partial write of line protocol occurred");
-            let line_errors = match json.data {
-                Some(serde_json::Value::Array(items)) => items
-                    .into_iter()
-                    .filter_map(|v| serde_json::from_value::<JsonLineError>(v).ok())
-                    .map(|l| LineError::new(l.line_number, l.error_message, l.original_line))
-                    .collect(),
-                Some(v @ serde_json::Value::Object(_)) => {
-                    serde_json::from_value::<JsonLineError>(v)
-                        .map(|l| {
-                            vec![LineError::new(
-                                l.line_number,
-                                l.error_message,
-                                l.original_line,
-                            )]
-                        })
-                        .unwrap_or_default()
-                }
-                _ => Vec::new(),
-            };
             return ErrorBody {
                 message: Some(error),
                 partial,
-                line_errors,
+                line_errors: fields.line_errors,
             };
         }
-        match (json.code, json.message) {
+        match (fields.code, fields.message) {
             (Some(code), Some(message)) => ErrorBody {
                 message: Some(format!("{code}: {message}")),
                 ..ErrorBody::default()

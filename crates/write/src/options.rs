@@ -67,6 +67,10 @@ pub struct WriteOptions {
     pub max_in_flight: usize,
 }
 
+/// Durations above this (100 years, such as `Duration::MAX`) are taken as this: "never", in a
+/// form that can still be added to a clock.
+pub(crate) const LONGEST_WAIT: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
 impl Default for WriteOptions {
     fn default() -> Self {
         WriteOptions {
@@ -131,7 +135,8 @@ setters! {
 }
 
 impl WriteOptions {
-    /// The options with every bound made consistent (see the field docs).
+    /// The options with every bound made consistent (see the field docs), and every duration
+    /// capped at [`LONGEST_WAIT`] (100 years: `Duration::MAX` means "never").
     pub(crate) fn normalized(mut self) -> Self {
         self.batch_size = self.batch_size.max(1);
         self.max_batch_bytes = self.max_batch_bytes.max(1);
@@ -143,6 +148,17 @@ impl WriteOptions {
         self.max_buffered_bytes = self.max_buffered_bytes.max(self.max_batch_bytes).min(cap);
         self.batch_size = self.batch_size.min(self.max_buffered_lines);
         self.max_batch_bytes = self.max_batch_bytes.min(self.max_buffered_bytes);
+        // Deadlines are computed from these: "never" must still be addable to a clock.
+        for d in [
+            &mut self.flush_interval,
+            &mut self.jitter_interval,
+            &mut self.retry_interval,
+            &mut self.max_retry_delay,
+            &mut self.max_retry_time,
+            &mut self.max_close_wait,
+        ] {
+            *d = (*d).min(LONGEST_WAIT);
+        }
         self
     }
 }
@@ -198,7 +214,9 @@ impl RetryPolicy {
             return None;
         }
         let delay = match retry_after {
-            Some(after) => after + random_up_to(self.jitter, rng),
+            // A `Retry-After` of years (or u64::MAX seconds) saturates instead of overflowing;
+            // `max_time` then gives the batch up.
+            Some(after) => after.saturating_add(random_up_to(self.jitter, rng)),
             None => {
                 let (low, high) = self.delay_range(n);
                 if high > low {
@@ -208,7 +226,7 @@ impl RetryPolicy {
                 }
             }
         };
-        (elapsed + delay <= self.max_time).then_some(delay)
+        (elapsed.saturating_add(delay) <= self.max_time).then_some(delay)
     }
 }
 
@@ -255,6 +273,35 @@ mod tests {
         assert_eq!(o.batch_size, 50);
         assert_eq!(o.max_buffered_lines, 50);
         assert_eq!(o.max_in_flight, 1);
+
+        let o = WriteOptions::default()
+            .flush_interval(Duration::MAX)
+            .max_close_wait(Duration::MAX)
+            .max_retry_time(Duration::MAX)
+            .normalized();
+        assert_eq!(o.flush_interval, LONGEST_WAIT);
+        assert_eq!(o.max_close_wait, LONGEST_WAIT);
+        assert_eq!(o.max_retry_time, LONGEST_WAIT);
+    }
+
+    #[test]
+    fn a_huge_retry_after_saturates() {
+        let p = RetryPolicy::new(
+            &WriteOptions::default()
+                .jitter_interval(Duration::from_secs(1))
+                .normalized(),
+        );
+        let mut rng = rand::rngs::SmallRng::seed_from_u64(1);
+        // u64::MAX seconds plus jitter used to overflow; it is past max_retry_time: give up.
+        assert_eq!(
+            p.next_delay(
+                1,
+                Duration::ZERO,
+                Some(Duration::from_secs(u64::MAX)),
+                &mut rng
+            ),
+            None
+        );
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::header::{AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, USER_AGENT};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Uri};
-use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
@@ -82,6 +82,27 @@ impl AuthScheme {
 
 /// Error bodies larger than this are cut (they are read into memory to build the [`Error`]).
 const MAX_ERROR_BODY: usize = 1024 * 1024;
+
+/// Reads a response body up to `limit` bytes; the flag says whether more followed (the rest
+/// is not read).
+async fn read_prefix(
+    mut body: hyper::body::Incoming,
+    limit: usize,
+) -> Result<(Bytes, bool), hyper::Error> {
+    let mut out = bytes::BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        let Ok(data) = frame?.into_data() else {
+            continue;
+        };
+        let room = limit - out.len();
+        if data.len() > room {
+            out.extend_from_slice(&data[..room]);
+            return Ok((out.freeze(), true));
+        }
+        out.extend_from_slice(&data);
+    }
+    Ok((out.freeze(), false))
+}
 
 /// The HTTP write transport: hyper 1 with a pooled keep-alive connection pool, HTTP/1.1 and
 /// HTTP/2 (negotiated by ALPN over TLS), rustls on `ring` with the webpki roots, gzip above
@@ -269,30 +290,26 @@ impl HttpTransport {
                 .await
                 .map_err(|e| request_error(&e, &url_text))?;
             let (parts, body_in) = response.into_parts();
-            let body = Limited::new(body_in, MAX_ERROR_BODY).collect().await;
+            let body = read_prefix(body_in, MAX_ERROR_BODY).await;
             if parts.status.is_success() {
                 // Read the (normally empty) body so the connection goes back to the pool; an
                 // oversized one is not an error of the request.
-                let body = match body {
-                    Err(e) if e.is::<LengthLimitError>() => {
-                        return Ok((parts.headers, Bytes::new()));
-                    }
-                    body => body,
-                };
-                let body = body.map_err(|e| {
+                let (body, truncated) = body.map_err(|e| {
                     Error::new(
                         ErrorKind::Connect,
                         format!(
                             "the connection broke while reading the response: {}",
-                            chain(e.as_ref())
+                            chain(&e)
                         ),
                     )
                     .with_url(url_text.clone())
                 })?;
-                return Ok((parts.headers, body.to_bytes()));
+                let body = if truncated { Bytes::new() } else { body };
+                return Ok((parts.headers, body));
             }
-            // A broken or oversized error body still leaves the status to report.
-            let bytes = body.map(|b| b.to_bytes()).unwrap_or_default();
+            // A broken error body still leaves the status to report; an oversized one is
+            // kept up to the limit (a large partial-write answer is still a partial write).
+            let (bytes, truncated) = body.unwrap_or_default();
             Err(Error::from_response(
                 parts.status,
                 parts.headers,
@@ -300,7 +317,8 @@ impl HttpTransport {
                 sent,
                 url_text.clone(),
                 url.path(),
-            ))
+            )
+            .with_body_truncated(truncated))
         };
         match inner.timeout {
             Some(limit) => match tokio::time::timeout(limit, exchange).await {

@@ -723,6 +723,52 @@ impl<T: WriteTransport> Worker<T> {
     }
 }
 
+/// How many times a batch is halved after "too large" answers that do not state the
+/// server's limit: pieces down to 1/64 of the batch, at most 127 requests, however many lines.
+/// A server that refuses everything as too large then costs a bounded number of requests.
+const MAX_BLIND_SPLITS: u32 = 6;
+
+/// The smaller parts to send instead of a part the server found too large, with their line
+/// counts and split depth; `None` when splitting cannot help (one line, a part already within
+/// the server's stated limit, or [`MAX_BLIND_SPLITS`] reached) and the lines go back to the
+/// caller.
+///
+/// When the answer states the limit (InfluxDB 3: `max request size (N bytes) exceeded`), the
+/// part is cut into pieces of at most N bytes at once; otherwise it is halved.
+fn split_too_large(
+    data: &Bytes,
+    lines: usize,
+    splits: u32,
+    err: &Error,
+) -> Option<Vec<(Bytes, usize, u32)>> {
+    if lines < 2 {
+        return None;
+    }
+    if let Some(limit) = err.request_size_limit() {
+        if data.len() <= limit {
+            return None;
+        }
+        let mut pieces = Vec::new();
+        let mut rest = data.clone();
+        while !rest.is_empty() {
+            let (len, n) = lines::prefix(&rest, usize::MAX, limit);
+            if n == 0 {
+                break;
+            }
+            pieces.push((rest.split_to(len), n, splits + 1));
+        }
+        return Some(pieces);
+    }
+    if splits >= MAX_BLIND_SPLITS {
+        return None;
+    }
+    let (len, half) = lines::prefix(data, lines / 2, usize::MAX);
+    Some(vec![
+        (data.slice(..len), half, splits + 1),
+        (data.slice(len..), lines - half, splits + 1),
+    ])
+}
+
 async fn sleep_until(deadline: Option<Instant>) {
     match deadline {
         Some(at) => tokio::time::sleep_until(at).await,
@@ -747,9 +793,10 @@ impl<T: WriteTransport> JobContext<T> {
             }
         }
 
-        // Parts still to deliver, the next one last; a 413 replaces a part with its halves.
-        let mut parts = vec![(batch.data.clone(), batch.lines)];
-        while let Some((data, lines)) = parts.pop() {
+        // Parts still to deliver, the next one last, with how many times they were split; a
+        // "too large" answer replaces a part with smaller ones.
+        let mut parts = vec![(batch.data.clone(), batch.lines, 0u32)];
+        while let Some((data, lines, splits)) = parts.pop() {
             let started = Instant::now();
             let mut attempt = 1u32;
             let mut last_error: Option<Error> = None;
@@ -779,10 +826,10 @@ impl<T: WriteTransport> JobContext<T> {
                     }
                     Err(err) => err,
                 };
-                if err.status() == Some(http::StatusCode::PAYLOAD_TOO_LARGE) && lines > 1 {
-                    let (len, half) = lines::prefix(&data, lines / 2, usize::MAX);
-                    parts.push((data.slice(len..), lines - half));
-                    parts.push((data.slice(..len), half));
+                if err.is_too_large()
+                    && let Some(pieces) = split_too_large(&data, lines, splits, &err)
+                {
+                    parts.extend(pieces.into_iter().rev());
                     break;
                 }
                 if err.kind() == ErrorKind::PartialWrite {
@@ -851,18 +898,40 @@ impl<T: WriteTransport> JobContext<T> {
             self.fail(params, data, lines, attempt, err);
             return (0, lines as u64);
         }
+        // An answer cut at the read limit lists the rejected lines only up to the cut: what
+        // happened to the lines after the last one listed is unknown, and they go back to
+        // the caller as such rather than being counted as stored.
+        let last_known = match (err.body_truncated(), rejected_numbers.last()) {
+            (true, Some(&last)) => last,
+            _ => lines,
+        };
         let mut accepted = BytesMut::new();
         let mut rejected = BytesMut::new();
+        let mut unknown = BytesMut::new();
         let mut new_number = HashMap::new();
         for (i, line) in lines::iter(data).enumerate() {
             if rejected_numbers.contains(&(i + 1)) {
                 rejected.extend_from_slice(line);
                 new_number.insert(i + 1, new_number.len() + 1);
+            } else if i + 1 > last_known {
+                unknown.extend_from_slice(line);
             } else {
                 accepted.extend_from_slice(line);
             }
         }
-        let failed = rejected_numbers.len();
+        let unknown_lines = lines - last_known;
+        if unknown_lines > 0 {
+            let err = err
+                .clone()
+                .with_line_errors(Vec::new())
+                .with_message(format!(
+                    "{} (the answer was cut at {} bytes after listing line {last_known}: whether these lines were stored is unknown)",
+                    err.message(),
+                    err.body().len()
+                ));
+            self.fail(params, &unknown, unknown_lines, attempt, &err);
+        }
+        let failed = rejected_numbers.len() + unknown_lines;
         let ok = lines - failed;
         if ok > 0 {
             self.succeed(params, &accepted, ok, attempt);
@@ -877,7 +946,7 @@ impl<T: WriteTransport> JobContext<T> {
             })
             .collect();
         let err = err.clone().with_line_errors(line_errors);
-        self.fail(params, &rejected, failed, attempt, &err);
+        self.fail(params, &rejected, rejected_numbers.len(), attempt, &err);
         (ok as u64, failed as u64)
     }
 

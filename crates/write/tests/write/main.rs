@@ -4,6 +4,7 @@
 //! One binary per crate keeps links few and the target directory small.
 
 mod common;
+mod hostile;
 mod http;
 mod proxy;
 mod writer;

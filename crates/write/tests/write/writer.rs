@@ -14,11 +14,11 @@ use influxdb3_write::{
 
 /// Records every callback.
 #[derive(Default)]
-struct Recorder {
-    accepted: AtomicU64,
-    failed: AtomicU64,
+pub(crate) struct Recorder {
+    pub(crate) accepted: AtomicU64,
+    pub(crate) failed: AtomicU64,
     retries: AtomicU64,
-    errors: Mutex<Vec<(BatchContext, String, Error)>>,
+    pub(crate) errors: Mutex<Vec<(BatchContext, String, Error)>>,
     retry_attempts: Mutex<Vec<u32>>,
     success_data: Mutex<Vec<String>>,
 }
@@ -45,7 +45,7 @@ impl WriteObserver for Recorder {
     }
 }
 
-fn fast() -> WriteOptions {
+pub(crate) fn fast() -> WriteOptions {
     WriteOptions::default()
         .flush_interval(Duration::from_millis(20))
         .retry_interval(Duration::from_millis(5))
