@@ -114,7 +114,13 @@ pub struct EmulatorBuilder {
     tls: Option<(Vec<u8>, Vec<u8>)>,
     client_ca: Option<Vec<u8>>,
     flight_keep_alive: Duration,
+    wal_flush_interval: Duration,
 }
+
+/// The WAL flush interval of [`Emulator::builder`]: short, so tests that write and then query
+/// wait little, yet long enough that a test can see a synchronous write wait for the flush.
+/// The binary uses the server's 1 s.
+pub const DEFAULT_WAL_FLUSH_INTERVAL: Duration = Duration::from_millis(100);
 
 impl Default for EmulatorBuilder {
     fn default() -> Self {
@@ -126,6 +132,7 @@ impl Default for EmulatorBuilder {
             tls: None,
             client_ca: None,
             flight_keep_alive: Duration::from_secs(5),
+            wal_flush_interval: DEFAULT_WAL_FLUSH_INTERVAL,
         }
     }
 }
@@ -140,6 +147,7 @@ impl std::fmt::Debug for EmulatorBuilder {
             .field("tls", &self.tls.is_some())
             .field("client_ca", &self.client_ca.is_some())
             .field("flight_keep_alive", &self.flight_keep_alive)
+            .field("wal_flush_interval", &self.wal_flush_interval)
             .finish()
     }
 }
@@ -207,6 +215,21 @@ impl EmulatorBuilder {
         self
     }
 
+    /// How often the simulated write-ahead log is flushed, like the server's
+    /// `--wal-flush-interval` (1 s by default there). Default
+    /// [`DEFAULT_WAL_FLUSH_INTERVAL`] (100 ms).
+    ///
+    /// As on the server, a write without `no_sync=true` is answered after the next flush
+    /// (every write waiting for a flush is answered at that flush), a `no_sync=true` write
+    /// at once, and the data of either becomes visible to queries at the flush. Schema
+    /// changes (new databases, tables and columns) take effect at once.
+    /// `Duration::ZERO` flushes every write as it is stored: writes are answered and visible
+    /// at once.
+    pub fn wal_flush_interval(mut self, interval: Duration) -> Self {
+        self.wal_flush_interval = interval;
+        self
+    }
+
     /// Binds the port and starts serving in the background on the current tokio runtime.
     ///
     /// # Errors
@@ -234,7 +257,7 @@ impl EmulatorBuilder {
             source,
         })?;
         let state = Arc::new(EmulatorState {
-            store: Store::new(self.limits),
+            store: Store::new(self.limits, self.wal_flush_interval.is_zero()),
             faults: Arc::default(),
             stats: Arc::default(),
             token: self.token,
@@ -246,6 +269,13 @@ impl EmulatorBuilder {
             crate::flight::flight_service(Arc::clone(&state)),
         ));
         let (stop, stopped) = watch::channel(false);
+        if !self.wal_flush_interval.is_zero() {
+            tokio::spawn(wal_flusher(
+                Arc::clone(&state),
+                self.wal_flush_interval,
+                stopped.clone(),
+            ));
+        }
         let task = tokio::spawn(server::serve(
             listener,
             tls.clone(),
@@ -266,6 +296,24 @@ impl EmulatorBuilder {
             task: Some(task),
         })
     }
+}
+
+/// Flushes the simulated WAL every `interval` until the emulator stops, then flushes once
+/// more and releases every write still waiting.
+async fn wal_flusher(
+    state: Arc<EmulatorState>,
+    interval: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => state.store.flush(),
+            _ = stop.wait_for(|stopped| *stopped) => break,
+        }
+    }
+    state.store.close();
 }
 
 fn tls_acceptor(

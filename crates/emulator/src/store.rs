@@ -1,18 +1,32 @@
-//! In-memory storage: databases, tables and their Arrow data, with schema-on-write.
+//! In-memory storage: databases, tables and their Arrow data, with schema-on-write, a
+//! simulated write-ahead log and the server's one-row-per-series-and-time rule.
 //!
-//! Rows are appended to per-column Arrow builders and frozen into `RecordBatch`es every
-//! [`FREEZE_ROWS`] rows or when a snapshot is taken, so a million single-line writes cost a
-//! million builder appends, not a million record batches.
+//! A write is validated and its schema changes (databases, tables, columns) take effect at
+//! once, as in the server's catalog; its rows wait in the table's WAL buffer until the next
+//! [`Store::flush`] (the emulator's WAL flush tick), and only then become visible to queries.
+//!
+//! Flushed rows are appended to per-column Arrow builders and frozen into `RecordBatch`es
+//! every [`FREEZE_ROWS`] rows or when a snapshot is taken, so a million single-line writes
+//! cost a million builder appends, not a million record batches.
+//!
+//! Like the server, a table keeps one row per series (its tag set) and timestamp: a row
+//! written again for the same series and time is merged into the existing one, field by
+//! field, the later write winning. Each table keeps a hash of every (tag set, time) it holds;
+//! a write that repeats one marks the table for deduplication, done on the next snapshot.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use arrow_array::builder::{
     ArrayBuilder, BooleanBuilder, Float64Builder, Int64Builder, StringBuilder,
     TimestampNanosecondBuilder, UInt64Builder,
 };
-use arrow_array::{ArrayRef, RecordBatch, new_null_array};
+use arrow_array::cast::AsArray;
+use arrow_array::types::TimestampNanosecondType;
+use arrow_array::{Array, ArrayRef, RecordBatch, new_null_array};
 use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef, TimeUnit};
+use tokio::sync::watch;
 
 /// Rows kept in the open builders of a table before they are frozen into a batch.
 const FREEZE_ROWS: usize = 64 * 1024;
@@ -135,6 +149,9 @@ pub(crate) type LineInput = Result<(Row, usize, String), LineError>;
 pub(crate) struct WriteSummary {
     /// How many lines were stored.
     pub(crate) lines_stored: u64,
+    /// The WAL sequence number of this write: its rows are visible once
+    /// [`Store::wait_flushed`] with it returns. 0 when nothing was stored.
+    pub(crate) seq: u64,
     /// The failed lines, in input order (at most one when partial writes are off).
     pub(crate) errors: Vec<LineError>,
 }
@@ -144,8 +161,10 @@ pub(crate) struct WriteSummary {
 pub(crate) enum StoreError {
     /// Creating the database would exceed the database limit.
     TooManyDatabases(usize),
-    /// `POST /api/v3/configure/database` for a database that exists.
+    /// `POST /api/v3/configure/database` (or `/table`) for one that exists.
     AlreadyExists,
+    /// A table or column limit, with the server's message.
+    Limit(String),
 }
 
 impl std::fmt::Display for StoreError {
@@ -160,6 +179,7 @@ impl std::fmt::Display for StoreError {
             StoreError::AlreadyExists => {
                 f.write_str("attempted to create a resource that already exists")
             }
+            StoreError::Limit(message) => f.write_str(message),
         }
     }
 }
@@ -186,10 +206,21 @@ impl Default for Limits {
 }
 
 /// The in-memory storage: databases -> tables -> Arrow data.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Store {
     inner: Mutex<Catalog>,
     limits: Limits,
+    /// Every write is flushed as it is stored (a WAL flush interval of zero).
+    immediate: bool,
+    /// The sequence number of the last write made visible by a flush.
+    flushed: watch::Sender<u64>,
+}
+
+impl Default for Store {
+    /// Core's limits, every write visible at once.
+    fn default() -> Self {
+        Store::new(Limits::default(), true)
+    }
 }
 
 #[derive(Debug, Default)]
@@ -197,6 +228,25 @@ struct Catalog {
     databases: BTreeMap<String, Database>,
     /// Names of deleted databases, as renamed by the soft delete.
     deleted: Vec<String>,
+    /// The sequence number of the last write stored (flushed or not).
+    seq: u64,
+    /// Whether any table holds rows waiting for the flush.
+    pending: bool,
+}
+
+impl Catalog {
+    /// Makes every buffered row visible. Returns the sequence number now flushed.
+    fn flush(&mut self) -> u64 {
+        if self.pending {
+            for db in self.databases.values_mut() {
+                for table in db.tables.values_mut() {
+                    table.flush();
+                }
+            }
+            self.pending = false;
+        }
+        self.seq
+    }
 }
 
 impl Catalog {
@@ -231,12 +281,39 @@ pub(crate) struct TableSnapshot {
 }
 
 impl Store {
-    /// A store with these limits.
-    pub(crate) fn new(limits: Limits) -> Self {
+    /// A store with these limits. With `immediate`, every write is visible as soon as it is
+    /// stored; otherwise at the next [`flush`](Self::flush).
+    pub(crate) fn new(limits: Limits, immediate: bool) -> Self {
         Store {
             inner: Mutex::default(),
             limits,
+            immediate,
+            flushed: watch::Sender::new(0),
         }
+    }
+
+    /// The WAL flush: makes every buffered write visible and answers the writes waiting in
+    /// [`wait_flushed`](Self::wait_flushed), all at once (group commit).
+    pub(crate) fn flush(&self) {
+        let seq = self.lock().flush();
+        self.flushed.send_if_modified(|flushed| {
+            let changed = *flushed < seq;
+            *flushed = (*flushed).max(seq);
+            changed
+        });
+    }
+
+    /// Flushes and releases every waiting write for good (the emulator is shutting down).
+    pub(crate) fn close(&self) {
+        self.lock().flush();
+        self.flushed.send_replace(u64::MAX);
+    }
+
+    /// Waits until the write with sequence number `seq` has been flushed.
+    pub(crate) async fn wait_flushed(&self, seq: u64) {
+        let mut flushed = self.flushed.subscribe();
+        // An error means the sender is gone, which cannot happen while `self` lives.
+        let _ = flushed.wait_for(|f| *f >= seq).await;
     }
 
     fn lock(&self) -> MutexGuard<'_, Catalog> {
@@ -311,6 +388,67 @@ impl Store {
         true
     }
 
+    /// Creates a table with these tag columns and (name, kind) field columns
+    /// (`POST /api/v3/configure/table`), creating the database when needed.
+    pub(crate) fn create_table(
+        &self,
+        database: &str,
+        table: &str,
+        tags: &[String],
+        fields: &[(String, ColumnKind)],
+    ) -> Result<(), StoreError> {
+        let mut catalog = self.lock();
+        let db_exists = catalog.databases.contains_key(database);
+        if !db_exists && catalog.databases.len() >= self.limits.databases {
+            return Err(StoreError::TooManyDatabases(self.limits.databases));
+        }
+        if catalog
+            .databases
+            .get(database)
+            .is_some_and(|db| db.tables.contains_key(table))
+        {
+            return Err(StoreError::AlreadyExists);
+        }
+        let tables = catalog.table_count();
+        if tables >= self.limits.tables {
+            return Err(StoreError::Limit(format!(
+                "Update to schema would exceed number of tables limit: attempted to create table but already have {tables} table(s) (limit: {})",
+                self.limits.tables
+            )));
+        }
+        if tags.len() + fields.len() > self.limits.columns {
+            return Err(StoreError::Limit(format!(
+                "Update to schema would exceed number of columns per table limit of {} columns",
+                self.limits.columns
+            )));
+        }
+        let mut staged = StagedTable::default();
+        let columns = tags
+            .iter()
+            .map(|t| (t.clone(), ColumnKind::Tag))
+            .chain(fields.iter().cloned());
+        for (name, kind) in columns {
+            if name == TIME || staged.new_index.contains_key(&name) {
+                continue;
+            }
+            staged
+                .new_index
+                .insert(name.clone(), staged.new_columns.len());
+            staged.new_columns.push((name, kind));
+        }
+        let db = catalog.databases.entry(database.to_owned()).or_default();
+        db.tables.entry(table.to_owned()).or_default().apply(staged);
+        Ok(())
+    }
+
+    /// Deletes a table and its data. Returns `false` when there is no such table.
+    pub(crate) fn delete_table(&self, database: &str, table: &str) -> bool {
+        self.lock()
+            .databases
+            .get_mut(database)
+            .is_some_and(|db| db.tables.remove(table).is_some())
+    }
+
     /// Every database name with whether it is deleted; `_internal` first, as the server does.
     pub(crate) fn list_databases(&self, show_deleted: bool) -> Vec<(String, bool)> {
         let catalog = self.lock();
@@ -379,6 +517,16 @@ impl Store {
         for (name, staged) in staged {
             db.tables.entry(name).or_default().apply(staged);
         }
+        if summary.lines_stored > 0 {
+            catalog.seq += 1;
+            catalog.pending = true;
+            summary.seq = catalog.seq;
+            if self.immediate {
+                let seq = catalog.flush();
+                drop(catalog);
+                self.flushed.send_replace(seq);
+            }
+        }
         Ok(summary)
     }
 }
@@ -425,13 +573,30 @@ fn stage_row(
     check_repeats(&row.columns, seen)?;
     let mut line_new: Vec<(String, ColumnKind)> = Vec::new();
     let mut values: Vec<(usize, Value)> = Vec::with_capacity(row.columns.len());
+    let mut row_tags: Vec<String> = Vec::new();
+    let mut tag_slots: Vec<usize> = Vec::new();
     for (name, value) in row.columns {
         let kind = value.kind();
+        let name_for_tags = if kind == ColumnKind::Tag {
+            name.clone()
+        } else {
+            String::new()
+        };
         if name == TIME || name == "__chunk_order" {
             if name == TIME && table_exists {
                 return Err(type_error(&name, ColumnKind::Time, kind));
             }
             return Err(format!("'{name}' is a reserved column"));
+        }
+        if kind == ColumnKind::Tag
+            && let Some(earlier) = row_tags.iter().position(|n| *n == name)
+        {
+            // A repeated tag key: the server accepts the line; the emulator keeps the last
+            // value (the server's table breaks instead, see the crate docs).
+            if let Some(slot) = values.get_mut(tag_slots[earlier]) {
+                slot.1 = value;
+            }
+            continue;
         }
         let position = if let Some(i) = table.and_then(|t| t.index.get(&name)) {
             check_kind(&name, table.map(|t| t.columns[*i].kind), kind)?;
@@ -448,6 +613,10 @@ fn stage_row(
             line_new.push((name, kind));
             base_len + stage.map_or(0, |s| s.new_columns.len()) + line_new.len() - 1
         };
+        if kind == ColumnKind::Tag {
+            row_tags.push(name_for_tags);
+            tag_slots.push(values.len());
+        }
         values.push((position, value));
     }
     let total = base_len + stage.map_or(0, |s| s.new_columns.len()) + line_new.len();
@@ -469,40 +638,29 @@ fn stage_row(
     Ok(())
 }
 
-/// Rejects a tag or field key that appears twice in one line. A name used once as a tag and
-/// once as a field is left to the type check, which reports it as the server does.
-///
-/// The real server accepts repeated tag keys and thereby breaks the table for every later
-/// query (PROTOCOL.md §8.3); the emulator rejects such a line with a clear message instead,
-/// which is the safe emulation for a client's tests.
+/// Rejects a field key that appears twice in one line, in the server's words. A repeated tag
+/// key is accepted (as the server does; [`stage_row`] keeps the last value), and a name used
+/// once as a tag and once as a field is left to the type check, which reports it as the
+/// server does.
 fn check_repeats(columns: &[(String, Value)], seen: &mut HashSet<String>) -> Result<(), String> {
-    let repeat = |a: &(String, Value), b: &(String, Value)| {
-        a.0 == b.0 && ((a.1.kind() == ColumnKind::Tag) == (b.1.kind() == ColumnKind::Tag))
-    };
-    let report = |(name, value): &(String, Value)| {
-        let what = if value.kind() == ColumnKind::Tag {
-            "tag"
-        } else {
-            "field"
-        };
+    let is_field = |c: &(String, Value)| c.1.kind() != ColumnKind::Tag;
+    let report = |name: &str| {
         Err(format!(
-            "invalid line protocol - multiple instances of '{name}' {what} found"
+            "invalid line protocol - multiple instances of '{name}' field found"
         ))
     };
     if columns.len() <= 32 {
         for (i, b) in columns.iter().enumerate() {
-            if columns[..i].iter().any(|a| repeat(a, b)) {
-                return report(b);
+            if is_field(b) && columns[..i].iter().any(|a| is_field(a) && a.0 == b.0) {
+                return report(&b.0);
             }
         }
         return Ok(());
     }
     seen.clear();
-    for column in columns {
-        let is_tag = column.1.kind() == ColumnKind::Tag;
-        let key = format!("{}{}", if is_tag { 't' } else { 'f' }, column.0);
-        if !seen.insert(key) {
-            return report(column);
+    for column in columns.iter().filter(|c| is_field(c)) {
+        if !seen.insert(column.0.clone()) {
+            return report(&column.0);
         }
     }
     Ok(())
@@ -598,7 +756,11 @@ struct Column {
     builder: ColumnBuilder,
 }
 
-/// One table: its columns in creation order, open builders and frozen batches.
+/// A row waiting in the WAL buffer: (column position, value) pairs and the time.
+type PendingRow = (Vec<(usize, Value)>, i64);
+
+/// One table: its columns in creation order, open builders and frozen batches, rows waiting
+/// for the WAL flush, and what deduplication needs.
 #[derive(Debug, Default)]
 struct Table {
     columns: Vec<Column>,
@@ -607,9 +769,16 @@ struct Table {
     open_rows: usize,
     /// Frozen batches, each with the schema of the table when it was frozen.
     frozen: Vec<RecordBatch>,
+    /// Rows written but not flushed yet, in write order.
+    pending: Vec<PendingRow>,
+    /// A hash of the (tag set, time) of every row held, flushed or not.
+    keys: HashSet<u64>,
+    /// A row repeated a (tag set, time) already held: merge on the next snapshot.
+    needs_dedup: bool,
 }
 
 impl Table {
+    /// Takes a write's schema changes now and buffers its rows for the flush.
     fn apply(&mut self, staged: StagedTable) {
         for (name, kind) in staged.new_columns {
             let mut builder = ColumnBuilder::new(kind);
@@ -621,7 +790,35 @@ impl Table {
                 builder,
             });
         }
-        for (values, time) in staged.rows {
+        for (values, time) in &staged.rows {
+            let key = self.series_time_hash(values, *time);
+            if !self.keys.insert(key) {
+                self.needs_dedup = true;
+            }
+        }
+        self.pending.extend(staged.rows);
+    }
+
+    /// A hash of a row's tag set and time: tags by column position, so order in the line
+    /// does not matter.
+    fn series_time_hash(&self, values: &[(usize, Value)], time: i64) -> u64 {
+        let mut tags: Vec<(usize, &str)> = values
+            .iter()
+            .filter_map(|(position, value)| match value {
+                Value::Tag(v) => Some((*position, v.as_str())),
+                _ => None,
+            })
+            .collect();
+        tags.sort_unstable();
+        let mut hasher = DefaultHasher::new();
+        tags.hash(&mut hasher);
+        time.hash(&mut hasher);
+        hasher.finish()
+    }
+
+    /// Moves the buffered rows into the builders: the WAL flush.
+    fn flush(&mut self) {
+        for (values, time) in std::mem::take(&mut self.pending) {
             for (position, value) in values {
                 if let Some(column) = self.columns.get_mut(position) {
                     column.builder.append(value);
@@ -675,7 +872,8 @@ impl Table {
         Ok(())
     }
 
-    /// Freezes the open rows and brings every frozen batch to the current schema.
+    /// Freezes the open rows, brings every frozen batch to the current schema and merges
+    /// rows of the same series and time.
     fn snapshot(&mut self) -> Result<(SchemaRef, Vec<RecordBatch>), ArrowError> {
         self.freeze()?;
         let (schema, _) = self.schema();
@@ -684,8 +882,95 @@ impl Table {
                 *batch = conform(batch, &schema)?;
             }
         }
+        if self.needs_dedup {
+            self.frozen = dedup(&self.frozen, &schema)?;
+            self.needs_dedup = false;
+        }
         Ok((schema, self.frozen.clone()))
     }
+}
+
+/// Merges the rows of `batches` (all with `schema`) that share a tag set and time into one
+/// row, in first-appearance order: each field takes the value of the last row that set it.
+fn dedup(batches: &[RecordBatch], schema: &SchemaRef) -> Result<Vec<RecordBatch>, ArrowError> {
+    let fields = schema.fields();
+    let Some(time_index) = fields.len().checked_sub(1) else {
+        return Ok(batches.to_vec());
+    };
+    let tag_indices: Vec<usize> = fields
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| {
+            f.metadata().get(COLUMN_TYPE_KEY).map(String::as_str)
+                == Some(ColumnKind::Tag.type_name())
+        })
+        .map(|(i, _)| i)
+        .collect();
+    // (batch, row) of every row of each group, in order.
+    let mut groups: Vec<Vec<(usize, usize)>> = Vec::new();
+    let mut by_hash: HashMap<u64, Vec<usize>> = HashMap::new();
+    let same_key = |a: (usize, usize), b: (usize, usize)| {
+        let time = |(batch, row): (usize, usize)| {
+            batches[batch]
+                .column(time_index)
+                .as_primitive::<TimestampNanosecondType>()
+                .value(row)
+        };
+        time(a) == time(b)
+            && tag_indices
+                .iter()
+                .all(|c| tag_at(batches, *c, a) == tag_at(batches, *c, b))
+    };
+    for (b, batch) in batches.iter().enumerate() {
+        let times = batch
+            .column(time_index)
+            .as_primitive::<TimestampNanosecondType>();
+        for r in 0..batch.num_rows() {
+            let mut hasher = DefaultHasher::new();
+            for c in &tag_indices {
+                tag_at(batches, *c, (b, r)).hash(&mut hasher);
+            }
+            times.value(r).hash(&mut hasher);
+            let candidates = by_hash.entry(hasher.finish()).or_default();
+            match candidates
+                .iter()
+                .copied()
+                .find(|g| same_key(groups[*g][0], (b, r)))
+            {
+                Some(g) => groups[g].push((b, r)),
+                None => {
+                    candidates.push(groups.len());
+                    groups.push(vec![(b, r)]);
+                }
+            }
+        }
+    }
+    let mut columns = Vec::with_capacity(fields.len());
+    for c in 0..fields.len() {
+        let arrays: Vec<&dyn Array> = batches.iter().map(|b| b.column(c).as_ref()).collect();
+        let indices: Vec<(usize, usize)> = groups
+            .iter()
+            .map(|rows| {
+                rows.iter()
+                    .rev()
+                    .find(|(b, r)| arrays[*b].is_valid(*r))
+                    .or(rows.last())
+                    .copied()
+                    .unwrap_or((0, 0))
+            })
+            .collect();
+        columns.push(datafusion::arrow::compute::interleave(&arrays, &indices)?);
+    }
+    if groups.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(vec![RecordBatch::try_new(Arc::clone(schema), columns)?])
+}
+
+/// The tag value of column `column` at (batch, row), `None` when null.
+fn tag_at(batches: &[RecordBatch], column: usize, (batch, row): (usize, usize)) -> Option<&str> {
+    let array = batches.get(batch)?.column(column).as_string_opt::<i32>()?;
+    array.is_valid(row).then(|| array.value(row))
 }
 
 /// Re-orders `batch`'s columns to `schema`, adding all-null columns for the missing ones.
@@ -829,11 +1114,14 @@ mod tests {
 
     #[test]
     fn limits() {
-        let store = Store::new(Limits {
-            databases: 1,
-            tables: 2,
-            columns: 2,
-        });
+        let store = Store::new(
+            Limits {
+                databases: 1,
+                tables: 2,
+                columns: 2,
+            },
+            true,
+        );
         store.create_database("a").unwrap();
         assert_eq!(
             store.write("b", [], true).unwrap_err(),

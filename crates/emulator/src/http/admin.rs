@@ -1,19 +1,31 @@
-//! `/health`, `/ping`, `/api/v3/configure/database` and the token endpoints (PROTOCOL.md §4).
+//! `/health`, `/ping`, `/metrics`, `/api/v3/configure/database`, `/api/v3/configure/table`
+//! and the token endpoints (PROTOCOL.md §4; the recorded 3.6.0 corpus where they differ).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use http::{HeaderValue, Method, StatusCode};
 use serde::Deserialize;
 
-use super::{FullRequest, Resp, empty, error_json, plain, typed};
+use super::{FullRequest, Resp, empty, error_json, not_found, plain, typed};
 use crate::state::EmulatorState;
-use crate::store::StoreError;
+use crate::store::{ColumnKind, StoreError};
 
 /// The version the emulator reports on `/ping`.
 pub(crate) const VERSION: &str = "3.6.0-emulator";
 
+/// `OK` without a `Content-Type`, as 3.6.0 answers.
 pub(super) fn health() -> Resp {
-    typed(StatusCode::OK, "text/plain; charset=utf-8", "OK")
+    plain(StatusCode::OK, "OK")
+}
+
+/// A few Prometheus-format counters, without a `Content-Type` (as 3.6.0 sends its own).
+pub(super) fn metrics(state: &EmulatorState) -> Resp {
+    let stats = state.stats.snapshot();
+    let body = format!(
+        "# HELP http_requests_total Requests received.\n# TYPE http_requests_total counter\nhttp_requests_total {}\n# HELP write_requests_total Write requests received.\n# TYPE write_requests_total counter\nwrite_requests_total {}\n",
+        stats.requests, stats.write_requests
+    );
+    plain(StatusCode::OK, body)
 }
 
 pub(super) fn ping(state: &EmulatorState) -> Resp {
@@ -54,7 +66,7 @@ pub(super) fn token(state: &EmulatorState, request: &FullRequest) -> Resp {
     if request.method == Method::POST && request.uri.path() == "/api/v3/configure/token/admin" {
         return plain(StatusCode::CONFLICT, "token name already exists, _admin");
     }
-    plain(StatusCode::NOT_FOUND, "Not found")
+    not_found()
 }
 
 #[derive(Deserialize)]
@@ -104,7 +116,7 @@ pub(super) fn database(state: &EmulatorState, request: FullRequest) -> Resp {
                 Err(StoreError::AlreadyExists) => {
                     plain(StatusCode::CONFLICT, StoreError::AlreadyExists.to_string())
                 }
-                Err(e @ StoreError::TooManyDatabases(_)) => {
+                Err(e @ (StoreError::TooManyDatabases(_) | StoreError::Limit(_))) => {
                     error_json(StatusCode::UNPROCESSABLE_ENTITY, &e.to_string())
                 }
             }
@@ -132,7 +144,7 @@ pub(super) fn database(state: &EmulatorState, request: FullRequest) -> Resp {
                 )
             }
         }
-        _ => plain(StatusCode::NOT_FOUND, "Not found"),
+        _ => not_found(),
     }
 }
 
@@ -213,15 +225,162 @@ fn list_databases(state: &EmulatorState, request: &FullRequest) -> Resp {
             for (name, _) in &rows {
                 body.push_str(&format!("| {name:width$} |\n"));
             }
-            body.push_str(&line);
+            // The last border has no line feed.
+            body.push_str(line.trim_end_matches('\n'));
             typed(StatusCode::OK, "text/plain; charset=utf-8", body)
         }
+        "parquet" => match databases_parquet(&rows, show_deleted) {
+            Ok(bytes) => typed(StatusCode::OK, "application/vnd.apache.parquet", bytes),
+            Err(e) => plain(StatusCode::INTERNAL_SERVER_ERROR, e),
+        },
         other => plain(
             StatusCode::BAD_REQUEST,
             format!(
-                "serde error: unknown variant `{other}`, expected one of `json`, `jsonl`, `csv`, `pretty`"
+                "serde error: unknown variant `{other}`, expected one of `parquet`, `csv`, `pretty`, `json`, `json_lines`, `jsonl`"
             ),
         ),
+    }
+}
+
+/// The database list as a Parquet file: `iox::database` (and `deleted`).
+fn databases_parquet(rows: &[(String, bool)], show_deleted: bool) -> Result<Vec<u8>, String> {
+    use std::sync::Arc;
+
+    use arrow_array::{ArrayRef, BooleanArray, RecordBatch, StringArray};
+    use arrow_schema::{DataType, Field, Schema};
+
+    let mut fields = vec![Field::new("iox::database", DataType::Utf8, false)];
+    let mut columns: Vec<ArrayRef> = vec![Arc::new(StringArray::from_iter_values(
+        rows.iter().map(|(n, _)| n.as_str()),
+    ))];
+    if show_deleted {
+        fields.push(Field::new("deleted", DataType::Boolean, false));
+        columns.push(Arc::new(BooleanArray::from_iter(
+            rows.iter().map(|(_, d)| Some(*d)),
+        )));
+    }
+    let batch =
+        RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    let mut writer = parquet::arrow::ArrowWriter::try_new(&mut out, batch.schema(), None)
+        .map_err(|e| e.to_string())?;
+    writer.write(&batch).map_err(|e| e.to_string())?;
+    writer.close().map_err(|e| e.to_string())?;
+    Ok(out)
+}
+
+/// The body of `POST /api/v3/configure/table`.
+#[derive(Deserialize)]
+struct CreateTable {
+    db: String,
+    table: String,
+    #[serde(default)]
+    tags: Vec<String>,
+    #[serde(default)]
+    fields: Vec<CreateField>,
+}
+
+#[derive(Deserialize)]
+struct CreateField {
+    name: String,
+    #[serde(rename = "type")]
+    kind: FieldType,
+}
+
+/// The field types `POST /api/v3/configure/table` accepts.
+#[derive(Deserialize, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+enum FieldType {
+    Utf8,
+    Int64,
+    #[serde(rename = "uint64")]
+    UInt64,
+    Float64,
+    Bool,
+}
+
+impl FieldType {
+    fn kind(self) -> ColumnKind {
+        match self {
+            FieldType::Utf8 => ColumnKind::String,
+            FieldType::Int64 => ColumnKind::Integer,
+            FieldType::UInt64 => ColumnKind::UInteger,
+            FieldType::Float64 => ColumnKind::Float,
+            FieldType::Bool => ColumnKind::Boolean,
+        }
+    }
+}
+
+/// `/api/v3/configure/table`: POST creates a table (and its database), DELETE drops one.
+pub(super) fn table(state: &EmulatorState, request: FullRequest) -> Resp {
+    match request.method {
+        Method::POST => {
+            let content_type = request
+                .header(http::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            if !is_json_media_type(content_type) {
+                return plain(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "unacceptable content-type, expected: application/json",
+                );
+            }
+            let body: CreateTable = match serde_json::from_slice(&request.body) {
+                Ok(b) => b,
+                Err(e) => {
+                    return plain(StatusCode::BAD_REQUEST, format!("serde json error: {e}"));
+                }
+            };
+            if let Err(message) = super::write::validate_db_name(&body.db) {
+                return error_json(StatusCode::BAD_REQUEST, &message);
+            }
+            let fields: Vec<(String, ColumnKind)> = body
+                .fields
+                .iter()
+                .map(|f| (f.name.clone(), f.kind.kind()))
+                .collect();
+            match state
+                .store
+                .create_table(&body.db, &body.table, &body.tags, &fields)
+            {
+                Ok(()) => empty(StatusCode::OK),
+                Err(StoreError::AlreadyExists) => {
+                    plain(StatusCode::CONFLICT, StoreError::AlreadyExists.to_string())
+                }
+                Err(e) => error_json(StatusCode::UNPROCESSABLE_ENTITY, &e.to_string()),
+            }
+        }
+        Method::DELETE => {
+            let query = request.query_pairs();
+            let get = |key: &str| match &query {
+                Some(q) => q.get(key).map_err(|r| r.message()),
+                None => Ok(None),
+            };
+            let (db, table) = match (get("db"), get("table")) {
+                (Ok(Some(db)), Ok(Some(table))) => (db.to_owned(), table.to_owned()),
+                (Err(e), _) | (_, Err(e)) => {
+                    return plain(StatusCode::BAD_REQUEST, format!("serde error: {e}"));
+                }
+                (Ok(None), _) => {
+                    return plain(StatusCode::BAD_REQUEST, "serde error: missing field `db`");
+                }
+                (_, Ok(None)) => {
+                    return plain(
+                        StatusCode::BAD_REQUEST,
+                        "serde error: missing field `table`",
+                    );
+                }
+            };
+            if state.store.delete_table(&db, &table) {
+                empty(StatusCode::OK)
+            } else {
+                plain(
+                    StatusCode::NOT_FOUND,
+                    format!("the requested resource was not found: {table}"),
+                )
+            }
+        }
+        _ => not_found(),
     }
 }
 

@@ -150,12 +150,8 @@ impl HttpApp {
                         "{\"error\": \"Authorization header was malformed, the request was not in the form of 'Authorization: <auth-scheme> <token>', supported auth-schemes are Bearer, Token and Basic\"}",
                     );
                 }
-                Err(AuthError::Unauthenticated) => {
-                    return plain(
-                        StatusCode::UNAUTHORIZED,
-                        "{\"error\": \"the request was not authenticated\"}",
-                    );
-                }
+                // 3.6.0 answers 401 with an empty body.
+                Err(AuthError::Unauthenticated) => return empty(StatusCode::UNAUTHORIZED),
             }
         }
 
@@ -187,12 +183,25 @@ impl HttpApp {
                 query::handle(state, request, crate::sql::QueryLanguage::InfluxQl).await
             }
             (Method::GET, "/health" | "/api/v1/health") => admin::health(),
+            (Method::GET, "/metrics") => admin::metrics(state),
             (Method::GET | Method::POST, "/ping") => admin::ping(state),
             (_, "/api/v3/configure/database") => admin::database(state, request),
+            (_, "/api/v3/configure/table") => admin::table(state, request),
             (_, p) if p.starts_with("/api/v3/configure/token") => admin::token(state, &request),
-            _ => plain(StatusCode::NOT_FOUND, "Not found"),
+            _ => not_found(),
         }
     }
+}
+
+/// The router's 404 for an unknown path or method: `not found`, with the CORS header the
+/// server's router adds.
+pub(crate) fn not_found() -> Resp {
+    let mut response = plain(StatusCode::NOT_FOUND, "not found");
+    response.headers_mut().insert(
+        http::header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    response
 }
 
 /// Reads the whole body. Past `limit` bytes the rest is read and dropped, so the client

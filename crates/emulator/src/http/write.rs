@@ -45,13 +45,9 @@ impl Precision {
             "microsecond" | "us" | "u" => Precision::Microsecond,
             "nanosecond" | "ns" | "n" => Precision::Nanosecond,
             other => {
-                let expected = if api == Api::V3 {
-                    "`auto`, `second`, `millisecond`, `microsecond`, `nanosecond`"
-                } else {
-                    "`s`, `ms`, `us`, `ns`"
-                };
+                let auto = if api == Api::V3 { "`auto`, " } else { "" };
                 return Err(format!(
-                    "unknown variant `{other}`, expected one of {expected}"
+                    "unknown variant `{other}`, expected one of {auto}`s`, `second`, `millisecond`, `ms`, `microsecond`, `u`, `us`, `n`, `nanosecond`, `ns`"
                 ));
             }
         })
@@ -94,12 +90,17 @@ struct Params {
     database: String,
     precision: Precision,
     accept_partial: bool,
+    /// `no_sync=true`: answer before the WAL flush.
+    no_sync: bool,
 }
 
 /// A request-level failure, rendered per endpoint.
 enum Failure {
-    /// A parameter error, with the endpoint-specific detail text.
+    /// A query string the server's serde type rejects (missing or repeated key, bad value),
+    /// with serde's text; each endpoint adds its own prefix.
     Params(String),
+    /// A parameter error answered with this text as is.
+    Plain(String),
     /// A database name rule (§2.2).
     DbName(String),
 }
@@ -107,11 +108,15 @@ enum Failure {
 /// Handles a write on any of the three endpoints.
 pub(crate) async fn handle(state: &EmulatorState, request: FullRequest, api: Api) -> Resp {
     let decoded = decode_body(state, &request, api);
-    let (database, lines, response) = match (&decoded, state.faults.take_write_fault()) {
-        (_, Some(fault)) => (None, 0, fault_response(&fault)),
-        (Err(response), None) => (None, 0, clone_error(response)),
+    let (database, lines, response, wait_for) = match (&decoded, state.faults.take_write_fault()) {
+        (_, Some(fault)) => (None, 0, fault_response(&fault), None),
+        (Err(response), None) => (None, 0, clone_error(response), None),
         (Ok(body), None) => process(state, &request, api, body),
     };
+    if let Some(seq) = wait_for {
+        // A synchronous write is answered once the WAL flush has made it durable.
+        state.store.wait_flushed(seq).await;
+    }
     let status = response.status().as_u16();
     state.stats.record_write(
         || RecordedWrite {
@@ -150,15 +155,28 @@ fn decode_body(
     request: &FullRequest,
     api: Api,
 ) -> Result<Bytes, (StatusCode, Bytes)> {
+    // `/api/v2/write` answers body errors in its own shape; the other two endpoints with a
+    // 500 and the bare message (3.6.0 maps these errors to 500).
     let limit = state.max_request_size;
     let too_large = || {
         let message = format!("max request size ({limit} bytes) exceeded");
-        let body = if api == Api::V2 {
-            serde_json::json!({"code": "request too large", "message": message}).to_string()
+        if api == Api::V2 {
+            let body =
+                serde_json::json!({"code": "request too large", "message": message}).to_string();
+            (StatusCode::PAYLOAD_TOO_LARGE, Bytes::from(body))
         } else {
-            message
-        };
-        (StatusCode::PAYLOAD_TOO_LARGE, Bytes::from(body))
+            (StatusCode::INTERNAL_SERVER_ERROR, Bytes::from(message))
+        }
+    };
+    let bad_gzip = |message: String| {
+        if api == Api::V2 {
+            (
+                StatusCode::BAD_REQUEST,
+                Bytes::from(v2_json("invalid", &message)),
+            )
+        } else {
+            (StatusCode::INTERNAL_SERVER_ERROR, Bytes::from(message))
+        }
     };
     let bad_request = |message: String| {
         let body = if api == Api::V2 {
@@ -182,7 +200,7 @@ fn decode_body(
             match decoder.take(limit as u64 + 1).read_to_end(&mut out) {
                 Ok(n) if n > limit => Err(too_large()),
                 Ok(_) => Ok(Bytes::from(out)),
-                Err(e) => Err(bad_request(format!("error decoding gzip stream: {e}"))),
+                Err(e) => Err(bad_gzip(format!("error decoding gzip stream: {e}"))),
             }
         }
         Some(other) => Err(bad_request(format!(
@@ -201,17 +219,16 @@ fn v2_json(code: &str, message: &str) -> String {
     )
 }
 
-/// Validates parameters, database name and lines, and stores them. Returns the database
-/// written to (if it got that far), the lines stored, and the response.
-fn process(
-    state: &EmulatorState,
-    request: &FullRequest,
-    api: Api,
-    body: &Bytes,
-) -> (Option<String>, u64, Resp) {
+/// What [`process`] returns: the database written to (if it got that far), the lines
+/// stored, the response, and the WAL sequence number to wait for before answering (a
+/// synchronous write that stored lines).
+type Processed = (Option<String>, u64, Resp, Option<u64>);
+
+/// Validates parameters, database name and lines, and stores them.
+fn process(state: &EmulatorState, request: &FullRequest, api: Api, body: &Bytes) -> Processed {
     let params = match parse_params(request, api) {
         Ok(p) => p,
-        Err(failure) => return (None, 0, failure_response(failure, api)),
+        Err(failure) => return (None, 0, failure_response(failure, api), None),
     };
     let body = match std::str::from_utf8(body) {
         Ok(b) => b,
@@ -219,9 +236,9 @@ fn process(
             let message = format!("body content is not valid utf8: {e}");
             let response = match api {
                 Api::V2 => v2_error(StatusCode::BAD_REQUEST, "invalid", &message),
-                _ => plain(StatusCode::BAD_REQUEST, message),
+                _ => plain(StatusCode::INTERNAL_SERVER_ERROR, message),
             };
-            return (None, 0, response);
+            return (None, 0, response, None);
         }
     };
     let now = SystemTime::now()
@@ -259,13 +276,14 @@ fn process(
                 ),
                 _ => error_json(StatusCode::UNPROCESSABLE_ENTITY, &e.to_string()),
             };
-            return (None, 0, response);
+            return (None, 0, response, None);
         }
         Err(e) => {
             return (
                 None,
                 0,
                 plain(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+                None,
             );
         }
     };
@@ -278,23 +296,22 @@ fn process(
             ),
             _ => plain(StatusCode::BAD_REQUEST, "incoming write was empty"),
         };
-        return (Some(params.database), 0, response);
+        return (Some(params.database), 0, response, None);
     }
     let stored = summary.lines_stored;
+    let wait_for = (stored > 0 && !params.no_sync).then_some(summary.seq);
     let response = match summary.errors.first() {
         None => empty(StatusCode::NO_CONTENT),
-        Some(first) if api == Api::V2 => v2_error(
+        // 3.6.0's `/api/v2/write` gives no detail on bad lines.
+        Some(_) if api == Api::V2 => v2_error(
             StatusCode::BAD_REQUEST,
             "invalid",
-            &format!(
-                "write buffer error: line protocol parse failed: {}",
-                first.message
-            ),
+            "write buffer error: parsing for line protocol failed",
         ),
         Some(first) if !accept_partial => json_error_body(
             StatusCode::BAD_REQUEST,
             &LineErrorBody {
-                error: "line protocol parsing error",
+                error: "parsing failed for write_lp endpoint",
                 data: WireLineError::from(first),
             },
         ),
@@ -323,7 +340,7 @@ fn process(
             )
         }
     };
-    (Some(params.database), stored, response)
+    (Some(params.database), stored, response, wait_for)
 }
 
 fn to_row(line: ParsedLine<'_>, precision: Precision, now: i64) -> LineInput {
@@ -397,7 +414,7 @@ fn cut_at_char_boundary(s: &str, max: usize) -> &str {
 
 fn parse_params(request: &FullRequest, api: Api) -> Result<Params, Failure> {
     let Some(query) = request.query_pairs() else {
-        return Err(Failure::Params(
+        return Err(Failure::Plain(
             match api {
                 Api::V3 => "missing query parameter 'db'",
                 Api::V2 => "no org/bucket destination provided",
@@ -425,8 +442,7 @@ fn parse_params(request: &FullRequest, api: Api) -> Result<Params, Failure> {
     let database = match api {
         Api::V3 => {
             let accept_partial = boolean("accept_partial")?.unwrap_or(true);
-            // `no_sync` is accepted; the emulator makes every write visible at once.
-            boolean("no_sync")?;
+            let no_sync = boolean("no_sync")?.unwrap_or(false);
             let db = get("db")?
                 .ok_or_else(|| Failure::Params("missing field `db`".to_owned()))?
                 .to_owned();
@@ -435,16 +451,18 @@ fn parse_params(request: &FullRequest, api: Api) -> Result<Params, Failure> {
                 database: db,
                 precision,
                 accept_partial,
+                no_sync,
             });
         }
         Api::V2 => match get("bucket")? {
             Some(b) if !b.is_empty() => b.to_owned(),
-            _ => return Err(Failure::Params("missing bucket value".to_owned())),
+            _ => return Err(Failure::Plain("missing bucket value".to_owned())),
         },
         Api::V1 => {
             let db = match get("db")? {
                 Some(d) if !d.is_empty() => d.to_owned(),
-                _ => return Err(Failure::Params("no db destination provided".to_owned())),
+                Some(_) => return Err(Failure::Plain("no db destination provided".to_owned())),
+                None => return Err(Failure::Params("missing field `db`".to_owned())),
             };
             match get("rp")? {
                 Some(rp)
@@ -465,22 +483,29 @@ fn parse_params(request: &FullRequest, api: Api) -> Result<Params, Failure> {
         database,
         precision,
         accept_partial: false,
+        no_sync: false,
     })
 }
 
 fn failure_response(failure: Failure, api: Api) -> Resp {
     match (failure, api) {
+        (Failure::Plain(detail), Api::V3) => plain(StatusCode::BAD_REQUEST, detail),
         (Failure::Params(detail), Api::V3) => {
-            if detail.starts_with("missing query parameter") {
-                plain(StatusCode::BAD_REQUEST, detail)
-            } else {
-                plain(StatusCode::BAD_REQUEST, format!("serde error: {detail}"))
-            }
+            plain(StatusCode::BAD_REQUEST, format!("serde error: {detail}"))
         }
-        (Failure::Params(detail) | Failure::DbName(detail), Api::V2) => {
+        (Failure::Params(detail), Api::V2) => v2_error(
+            StatusCode::BAD_REQUEST,
+            "invalid",
+            &format!("failed to deserialize org/bucket/precision in request: {detail}"),
+        ),
+        (Failure::Plain(detail) | Failure::DbName(detail), Api::V2) => {
             v2_error(StatusCode::BAD_REQUEST, "invalid", &detail)
         }
-        (Failure::Params(detail) | Failure::DbName(detail), Api::V1)
+        (Failure::Params(detail), Api::V1) => error_json(
+            StatusCode::BAD_REQUEST,
+            &format!("failed to deserialize db/rp/precision in request: {detail}"),
+        ),
+        (Failure::Plain(detail) | Failure::DbName(detail), Api::V1)
         | (Failure::DbName(detail), Api::V3) => error_json(StatusCode::BAD_REQUEST, &detail),
     }
 }
@@ -511,8 +536,8 @@ pub(super) fn validate_db_name(name: &str) -> Result<(), String> {
     if name.ends_with('/') {
         return Err(BAD_RP.to_owned());
     }
-    if name.len() > 511 {
-        return Err("db name too long: max 511".to_owned());
+    if name.len() > 64 {
+        return Err("db name too long: max 64".to_owned());
     }
     Ok(())
 }
@@ -638,9 +663,10 @@ mod tests {
                 .unwrap_err()
                 .starts_with("db name with invalid")
         );
+        assert_eq!(validate_db_name(&"a".repeat(64)), Ok(()));
         assert_eq!(
-            validate_db_name(&"a".repeat(512)).unwrap_err(),
-            "db name too long: max 511"
+            validate_db_name(&"a".repeat(65)).unwrap_err(),
+            "db name too long: max 64"
         );
     }
 }

@@ -554,7 +554,7 @@ fn validated_line_protocol_reports_the_line() {
     check(
         "a v=1 \n",
         1,
-        "Could not parse entire line. Found trailing content: ` `",
+        "Could not parse entire line. Found trailing content: ' '",
     );
     check("a,t=1,t=2 v=1", 1, "tag key \"t\" appears more than once");
     check(
