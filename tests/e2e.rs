@@ -1097,3 +1097,38 @@ async fn write_file_memory_child() -> Result<(), BoxError> {
     );
     Ok(())
 }
+
+/// Dropping a batching blocking client without `close()` delivers what it buffered (it used
+/// to drop the runtime first and lose the lines).
+#[test]
+fn dropping_a_blocking_batching_client_delivers_its_lines() -> Result<(), BoxError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
+    let server = runtime.block_on(Server::start_emulator())?;
+    let m = unique("blocking_drop");
+    let batching = influxdb_client_3::blocking::Client::builder(server.host())
+        .token(server.token())
+        .database(server.database())
+        .write_client_options(WriteClientOptions::new().write_options(
+            // Nothing is sent before the drop: the batch is not full and its timer is far.
+            WriteOptions::default().flush_interval(std::time::Duration::from_secs(600)),
+        ))
+        .build()?;
+    for i in 0..10i64 {
+        batching.write(Point::new(&m).field("v", i).timestamp(i))?;
+    }
+    let clone = batching.clone();
+    drop(batching);
+    drop(clone);
+    let reader = influxdb_client_3::blocking::Client::builder(server.host())
+        .token(server.token())
+        .database(server.database())
+        .build()?;
+    assert_eq!(
+        reader.query(format!("SELECT v FROM \"{m}\""))?.num_rows(),
+        10
+    );
+    Ok(())
+}

@@ -33,10 +33,41 @@ use crate::{ClientBuilder as AsyncBuilder, Error, WriteCall, WriteResult};
 ///
 /// Cheap to clone; clones share the runtime and the connections. The runtime stops when the
 /// last clone is dropped.
+///
+/// Dropping the last clone closes the client as [`close`](Self::close) does: a batching
+/// writer delivers what it holds (within `max_close_wait`) and hands anything undelivered to
+/// the error callback before the runtime stops.
 #[derive(Clone)]
 pub struct Client {
     inner: crate::Client,
     runtime: Arc<tokio::runtime::Runtime>,
+    _closer: Arc<Closer>,
+}
+
+/// Closes the client when the last [`Client`] clone is dropped, on the client's runtime, while
+/// that runtime still runs (dropping the runtime first would cancel the writer's task and
+/// lose the lines it holds).
+struct Closer {
+    inner: crate::Client,
+    runtime: Arc<tokio::runtime::Runtime>,
+}
+
+impl Drop for Closer {
+    fn drop(&mut self) {
+        let close = || {
+            // Undelivered lines reach the error callback; there is no one to return an error to.
+            let _ = self.runtime.block_on(self.inner.close());
+        };
+        if tokio::runtime::Handle::try_current().is_ok() {
+            // Dropped inside an async runtime, where `block_on` is not allowed: close from a
+            // thread of its own and wait for it.
+            std::thread::scope(|scope| {
+                scope.spawn(close);
+            });
+        } else {
+            close();
+        }
+    }
 }
 
 impl fmt::Debug for Client {
@@ -107,9 +138,14 @@ impl ClientBuilder {
             let _guard = runtime.enter();
             self.inner.build()?
         };
+        let runtime = Arc::new(runtime);
         Ok(Client {
+            _closer: Arc::new(Closer {
+                inner: inner.clone(),
+                runtime: runtime.clone(),
+            }),
             inner,
-            runtime: Arc::new(runtime),
+            runtime,
         })
     }
 }

@@ -164,7 +164,7 @@ pub struct ClientBuilder {
 impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientBuilder")
-            .field("host", &self.host)
+            .field("host", &influxdb3_tls::redact_url(&self.host))
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
             .field("auth_scheme", &self.auth_scheme)
             .field("database", &self.database)
@@ -398,13 +398,13 @@ impl ClientBuilder {
         let url = url::Url::parse(&self.host).map_err(|e| {
             Error::config(format!(
                 "invalid host {:?}: {e}; expected a URL such as http://localhost:8181",
-                self.host
+                influxdb3_tls::redact_url(&self.host)
             ))
         })?;
         if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
             return Err(Error::config(format!(
                 "invalid host {:?}: expected an http:// or https:// URL such as http://localhost:8181",
-                self.host
+                influxdb3_tls::redact_url(&self.host)
             )));
         }
         if self.use_v2_api && self.no_sync {
@@ -419,7 +419,7 @@ impl ClientBuilder {
         }
         if url.scheme() == "http" && self.token.is_some() && !is_loopback(&url) {
             tracing::warn!(
-                host = %self.host,
+                host = %influxdb3_tls::redact_url(&self.host),
                 "the token is sent over plain http:// to a non-loopback host; use https:// to keep it secret"
             );
         }
@@ -801,5 +801,78 @@ impl Client {
             Some(writer) => Ok(writer.clone().close().await?),
             None => Ok(CloseSummary::default()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    /// Everything a `tracing` subscriber writes while `f` runs.
+    fn logged(f: impl FnOnce()) -> String {
+        #[derive(Clone, Default)]
+        struct Buffer(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Buffer {
+            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(bytes);
+                Ok(bytes.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let buffer = Buffer::default();
+        let writer = buffer.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_max_level(tracing::Level::TRACE)
+            .finish();
+        tracing::subscriber::with_default(subscriber, f);
+        let bytes = buffer.0.lock().unwrap().clone();
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+
+    #[test]
+    fn credentials_in_the_host_never_reach_errors_logs_or_debug() {
+        let hosts = [
+            "http://user:SECRET@127.0.0.1:99999",
+            "localhost:8181?token=SECRET",
+            "http://example.com:8181?token=SECRET",
+            "http://user:SECRET@example.com:8181",
+            "ftp://user:SECRET@example.com",
+        ];
+        for host in hosts {
+            let log = logged(|| {
+                let builder = Client::builder(host).token("apiv3_TOKEN");
+                let debug = format!("{builder:?}");
+                assert!(!debug.contains("SECRET"), "{debug}");
+                match builder.build() {
+                    Ok(client) => {
+                        let debug = format!("{client:?}");
+                        assert!(!debug.contains("SECRET"), "{debug}");
+                    }
+                    Err(err) => {
+                        let text = format!("{err} {err:?}");
+                        assert!(!text.contains("SECRET"), "{host}: {text}");
+                    }
+                }
+                if let Err(err) = influxdb3_query::QueryClient::builder(host).build() {
+                    assert!(!err.to_string().contains("SECRET"), "{host}: {err}");
+                }
+                if let Err(err) = influxdb3_write::HttpTransport::builder(host).build() {
+                    assert!(!err.to_string().contains("SECRET"), "{host}: {err}");
+                }
+            });
+            assert!(!log.contains("SECRET"), "{host}: {log}");
+            assert!(!log.contains("apiv3_TOKEN"), "{host}: {log}");
+        }
+        // The plain-http warning is still given, without the password.
+        let log = logged(|| {
+            let _ = Client::builder("http://user:SECRET@example.com:8181")
+                .token("t")
+                .build();
+        });
+        assert!(log.contains("<redacted>@example.com"), "{log}");
     }
 }

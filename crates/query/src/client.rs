@@ -124,7 +124,7 @@ pub struct QueryClientBuilder {
 impl fmt::Debug for QueryClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("QueryClientBuilder")
-            .field("host", &self.host)
+            .field("host", &influxdb3_tls::redact_url(&self.host))
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
             .field("database", &self.database)
             .field(
@@ -183,7 +183,7 @@ impl QueryClientBuilder {
         let url = url::Url::parse(&self.host).map_err(|e| {
             Error::config(format!(
                 "host `{}` is not a URL ({e}); it must start with http:// or https://",
-                self.host
+                influxdb3_tls::redact_url(&self.host)
             ))
         })?;
         if !url.username().is_empty() || url.password().is_some() {
@@ -198,14 +198,16 @@ impl QueryClientBuilder {
             other => {
                 return Err(Error::config(format!(
                     "host `{}` has scheme `{other}`; it must start with http:// or https://",
-                    self.host
+                    influxdb3_tls::redact_url(&self.host)
                 )));
             }
         };
-        let host = url
-            .host_str()
-            .filter(|h| !h.is_empty())
-            .ok_or_else(|| Error::config(format!("host `{}` has no host name", self.host)))?;
+        let host = url.host_str().filter(|h| !h.is_empty()).ok_or_else(|| {
+            Error::config(format!(
+                "host `{}` has no host name",
+                influxdb3_tls::redact_url(&self.host)
+            ))
+        })?;
         let port = url
             .port_or_known_default()
             .unwrap_or(if tls { 443 } else { 80 });
@@ -214,8 +216,11 @@ impl QueryClientBuilder {
         let user_agent = self.user_agent.unwrap_or_else(default_user_agent);
         let endpoint = Endpoint::from_shared(endpoint_uri.clone())
             .map_err(|e| {
-                Error::config(format!("host `{}` is not a valid URI: {e}", self.host))
-                    .with_source(e)
+                Error::config(format!(
+                    "host `{}` is not a valid URI: {e}",
+                    influxdb3_tls::redact_url(&self.host)
+                ))
+                .with_source(e)
             })?
             .user_agent(user_agent.clone())
             .map_err(|e| {

@@ -7,6 +7,8 @@
 //! - [`AcceptAnyServerCertificate`] is the verifier behind the clients'
 //!   `danger_accept_invalid_certs(true)`: the only way to turn verification off, and never
 //!   the default.
+//! - [`redact_url`] shows a host URL in errors, logs and `Debug` without the credentials a
+//!   user may have put in it (a password, a `?token=`).
 //!
 //! ```
 //! let pem = b"-----BEGIN CERTIFICATE-----\nnot base64!\n-----END CERTIFICATE-----\n";
@@ -16,6 +18,67 @@
 
 use std::fmt;
 use std::sync::Arc;
+
+/// A host URL (or what a user passed as one) with its credentials hidden: the user info
+/// before `@` and every query value become `<redacted>`. Works on text that does not parse
+/// as a URL, so that errors about malformed hosts can quote it safely.
+///
+/// ```
+/// use influxdb3_tls::redact_url;
+///
+/// assert_eq!(redact_url("http://user:pw@host:8181/x"), "http://<redacted>@host:8181/x");
+/// assert_eq!(redact_url("localhost:8181?token=s&db=x"), "localhost:8181?token=<redacted>&db=<redacted>");
+/// assert_eq!(redact_url("https://example.com:8181"), "https://example.com:8181");
+/// ```
+pub fn redact_url(text: &str) -> String {
+    let (before_query, query) = match text.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (text, None),
+    };
+    let (scheme, rest) = match before_query.split_once("://") {
+        Some((scheme, rest)) => (Some(scheme), rest),
+        None => (None, before_query),
+    };
+    let authority_end = rest.find(['/', '#']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    let mut out = String::with_capacity(text.len());
+    if let Some(scheme) = scheme {
+        out.push_str(scheme);
+        out.push_str("://");
+    }
+    match authority.rsplit_once('@') {
+        Some((_, host)) => {
+            out.push_str("<redacted>@");
+            out.push_str(host);
+        }
+        None => out.push_str(authority),
+    }
+    out.push_str(path);
+    if let Some(query) = query {
+        out.push('?');
+        let (query, fragment) = match query.split_once('#') {
+            Some((q, f)) => (q, Some(f)),
+            None => (query, None),
+        };
+        for (i, pair) in query.split('&').enumerate() {
+            if i > 0 {
+                out.push('&');
+            }
+            match pair.split_once('=') {
+                Some((key, _)) => {
+                    out.push_str(key);
+                    out.push_str("=<redacted>");
+                }
+                None => out.push_str(pair),
+            }
+        }
+        if let Some(fragment) = fragment {
+            out.push('#');
+            out.push_str(fragment);
+        }
+    }
+    out
+}
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signature};

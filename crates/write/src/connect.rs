@@ -41,7 +41,7 @@ impl std::fmt::Debug for ProxyConfig {
 
 impl ProxyConfig {
     pub(crate) fn parse(text: &str) -> Result<ProxyConfig, Error> {
-        let shown = crate::transport::redact_url(text);
+        let shown = influxdb3_tls::redact_url(text);
         let url = url::Url::parse(text)
             .map_err(|e| Error::config(format!("invalid proxy URL {shown}: {e}")))?;
         if url.scheme() != "http" {

@@ -388,7 +388,7 @@ impl fmt::Debug for HttpTransport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let inner = &*self.inner;
         f.debug_struct("HttpTransport")
-            .field("host", &inner.base.as_str())
+            .field("host", &influxdb3_tls::redact_url(inner.base.as_str()))
             .field("token", &inner.authorization.as_ref().map(|_| "<redacted>"))
             .field("auth_scheme", &inner.auth_scheme)
             .field("org", &inner.org)
@@ -498,7 +498,7 @@ pub struct HttpTransportBuilder {
 impl fmt::Debug for HttpTransportBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HttpTransportBuilder")
-            .field("host", &self.host)
+            .field("host", &influxdb3_tls::redact_url(&self.host))
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
             .field("auth_scheme", &self.auth_scheme)
             .field("gzip_threshold", &self.gzip_threshold)
@@ -699,7 +699,7 @@ impl HttpTransportBuilder {
                 org: self.org,
                 gzip_threshold: self.gzip_threshold,
                 timeout: self.timeout,
-                proxy: self.proxy.map(|p| redact_url(&p)),
+                proxy: self.proxy.map(|p| influxdb3_tls::redact_url(&p)),
                 danger_accept_invalid_certs: self.danger_accept_invalid_certs,
             }),
         })
@@ -715,7 +715,7 @@ fn parse_host(host: &str) -> Result<Url, Error> {
     let url = Url::parse(host).map_err(|e| {
         Error::config(format!(
             "invalid host URL {:?}: {e} (expected e.g. http://localhost:8181)",
-            redact_url(host)
+            influxdb3_tls::redact_url(host)
         ))
     })?;
     if url.scheme() != "http" && url.scheme() != "https" {
@@ -738,20 +738,6 @@ fn parse_host(host: &str) -> Result<Url, Error> {
         ));
     }
     Ok(url)
-}
-
-/// A URL with any user name and password replaced, for messages.
-pub(crate) fn redact_url(text: &str) -> String {
-    match Url::parse(text) {
-        Ok(mut url) => {
-            if !url.username().is_empty() || url.password().is_some() {
-                let _ = url.set_username("redacted");
-                let _ = url.set_password(None);
-            }
-            url.to_string()
-        }
-        Err(_) => "<unparsable URL>".to_owned(),
-    }
 }
 
 #[cfg(test)]
