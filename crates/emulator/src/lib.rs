@@ -305,7 +305,7 @@ async fn wal_flusher(
     interval: Duration,
     mut stop: watch::Receiver<bool>,
 ) {
-    let mut ticks = tokio::time::interval(interval);
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {

@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use influxdb3_emulator::Emulator;
 
@@ -17,6 +18,11 @@ OPTIONS:
     --tls-cert <FILE>      PEM certificate chain; serve HTTPS and gRPC over TLS
     --tls-key <FILE>       PEM private key for --tls-cert
     --max-databases <N>    Database limit [default: 5]
+    --wal-flush-interval <DURATION>
+                           How often the simulated WAL is flushed: a write without
+                           no_sync=true is answered at the next flush, and written data
+                           becomes visible to queries at it; e.g. 100ms, 1s, 0s (flush
+                           every write at once) [default: 1s, as the server]
     -h, --help             Print this help
 
 Each request is logged (method, path, status, duration); set RUST_LOG to change the level.
@@ -29,6 +35,29 @@ struct Args {
     tls_cert: Option<String>,
     tls_key: Option<String>,
     max_databases: Option<usize>,
+    wal_flush_interval: Duration,
+}
+
+/// A duration like the server's flags take: an integer and a unit (`ns`, `us`, `ms`, `s`,
+/// `m`), e.g. `100ms`.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(|| format!("`{text}` needs a unit: ns, us, ms, s or m (e.g. 100ms)"))?;
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|e| format!("`{text}`: not a number of {unit} ({e})"))?;
+    match unit {
+        "ns" => Ok(Duration::from_nanos(n)),
+        "us" => Ok(Duration::from_micros(n)),
+        "ms" => Ok(Duration::from_millis(n)),
+        "s" => Ok(Duration::from_secs(n)),
+        "m" => Ok(Duration::from_secs(n.saturating_mul(60))),
+        other => Err(format!(
+            "`{text}`: unknown unit `{other}` (ns, us, ms, s or m)"
+        )),
+    }
 }
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
@@ -38,6 +67,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
         tls_cert: None,
         tls_key: None,
         max_databases: None,
+        wal_flush_interval: Duration::from_secs(1),
     };
     while let Some(arg) = args.next() {
         let (name, inline) = match arg.split_once('=') {
@@ -68,6 +98,11 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
                 parsed.max_databases =
                     Some(v.parse().map_err(|e| format!("--max-databases {v}: {e}"))?);
             }
+            "--wal-flush-interval" => {
+                let v = value()?;
+                parsed.wal_flush_interval =
+                    parse_duration(&v).map_err(|e| format!("--wal-flush-interval {e}"))?;
+            }
             other => return Err(format!("unknown argument `{other}` (see --help)")),
         }
     }
@@ -91,7 +126,9 @@ async fn main() -> ExitCode {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt().with_env_filter(filter).init();
 
-    let mut builder = Emulator::builder().bind(args.bind);
+    let mut builder = Emulator::builder()
+        .bind(args.bind)
+        .wal_flush_interval(args.wal_flush_interval);
     if let Some(token) = args.token {
         builder = builder.token(token);
     }
@@ -152,6 +189,14 @@ mod tests {
         assert_eq!(args.bind, "0.0.0.0:9000".parse().unwrap());
         assert_eq!(args.token.as_deref(), Some("t"));
         assert_eq!(args.max_databases, Some(7));
+        assert_eq!(args.wal_flush_interval, Duration::from_secs(1));
+        let args = parse(&["--wal-flush-interval", "100ms"]).unwrap().unwrap();
+        assert_eq!(args.wal_flush_interval, Duration::from_millis(100));
+        assert_eq!(parse_duration("0s"), Ok(Duration::ZERO));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert!(parse_duration("100").is_err());
+        assert!(parse_duration("1h").is_err());
+        assert!(parse_duration("ms").is_err());
         assert!(parse(&["--help"]).unwrap().is_none());
         assert_eq!(parse(&["--token"]).err().unwrap(), "--token needs a value");
         assert!(

@@ -991,7 +991,7 @@ fn conform(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch, Arrow
 mod tests {
     use super::*;
     use arrow_array::cast::AsArray;
-    use arrow_array::types::{Float64Type, Int64Type};
+    use arrow_array::types::{Float64Type, Int64Type, TimestampNanosecondType};
 
     fn row(table: &str, columns: Vec<(&str, Value)>, time: i64) -> LineInput {
         Ok((
@@ -1149,6 +1149,144 @@ mod tests {
             s.errors[1].message,
             "Update to schema would exceed number of columns per table limit of 2 columns"
         );
+    }
+
+    fn float_rows(store: &Store, db: &str) -> Vec<(Option<String>, Option<f64>, Option<f64>, i64)> {
+        let snap = store.snapshot(db).unwrap();
+        let table = &snap.tables[0];
+        let col = |name: &str| table.schema.index_of(name).unwrap();
+        let mut out = Vec::new();
+        for batch in &table.batches {
+            let t = batch.column(col("t")).as_string::<i32>();
+            let f = batch.column(col("f")).as_primitive::<Float64Type>();
+            let g = batch.column(col("g")).as_primitive::<Float64Type>();
+            let time = batch
+                .column(col("time"))
+                .as_primitive::<TimestampNanosecondType>();
+            for r in 0..batch.num_rows() {
+                out.push((
+                    t.is_valid(r).then(|| t.value(r).to_owned()),
+                    f.is_valid(r).then(|| f.value(r)),
+                    g.is_valid(r).then(|| g.value(r)),
+                    time.value(r),
+                ));
+            }
+        }
+        out.sort_by(|a, b| (a.3, &a.0).cmp(&(b.3, &b.0)));
+        out
+    }
+
+    #[test]
+    fn one_row_per_series_and_time() {
+        let store = Store::default();
+        let tag = |v: &str| Value::Tag(v.into());
+        store
+            .write(
+                "db",
+                [
+                    row(
+                        "m",
+                        vec![
+                            ("t", tag("a")),
+                            ("f", Value::Float(1.0)),
+                            ("g", Value::Float(1.0)),
+                        ],
+                        10,
+                    ),
+                    row("m", vec![("t", tag("a")), ("g", Value::Float(2.0))], 10),
+                    row("m", vec![("t", tag("b")), ("f", Value::Float(5.0))], 10),
+                    row("m", vec![("f", Value::Float(7.0))], 10),
+                    row("m", vec![("t", tag("a")), ("f", Value::Float(3.0))], 20),
+                ],
+                true,
+            )
+            .unwrap();
+        assert_eq!(
+            float_rows(&store, "db"),
+            [
+                (None, Some(7.0), None, 10),
+                (Some("a".into()), Some(1.0), Some(2.0), 10),
+                (Some("b".into()), Some(5.0), None, 10),
+                (Some("a".into()), Some(3.0), None, 20),
+            ]
+        );
+        // Across requests, after a snapshot has compacted the table.
+        store
+            .write(
+                "db",
+                [
+                    row("m", vec![("t", tag("a")), ("f", Value::Float(9.0))], 10),
+                    row("m", vec![("f", Value::Float(8.0))], 10),
+                ],
+                true,
+            )
+            .unwrap();
+        assert_eq!(
+            float_rows(&store, "db"),
+            [
+                (None, Some(8.0), None, 10),
+                (Some("a".into()), Some(9.0), Some(2.0), 10),
+                (Some("b".into()), Some(5.0), None, 10),
+                (Some("a".into()), Some(3.0), None, 20),
+            ]
+        );
+    }
+
+    #[test]
+    fn tag_order_and_repeated_tag_keys() {
+        let store = Store::default();
+        let tag = |v: &str| Value::Tag(v.into());
+        let s = store
+            .write(
+                "db",
+                [
+                    row(
+                        "m",
+                        vec![("a", tag("1")), ("b", tag("2")), ("f", Value::Float(1.0))],
+                        1,
+                    ),
+                    row(
+                        "m",
+                        vec![("b", tag("2")), ("a", tag("1")), ("f", Value::Float(2.0))],
+                        1,
+                    ),
+                    row(
+                        "m",
+                        vec![
+                            ("a", tag("x")),
+                            ("a", tag("1")),
+                            ("b", tag("2")),
+                            ("f", Value::Float(3.0)),
+                        ],
+                        1,
+                    ),
+                ],
+                true,
+            )
+            .unwrap();
+        assert_eq!((s.lines_stored, s.errors.len()), (3, 0));
+        let snap = store.snapshot("db").unwrap();
+        let batches = &snap.tables[0].batches;
+        assert_eq!(batches.iter().map(RecordBatch::num_rows).sum::<usize>(), 1);
+        let f = batches[0].column(2).as_primitive::<Float64Type>();
+        assert_eq!(f.value(0), 3.0);
+    }
+
+    #[test]
+    fn rows_wait_for_the_flush_but_schema_does_not() {
+        let store = Store::new(Limits::default(), false);
+        let s = store
+            .write("db", [row("m", vec![("f", Value::Float(1.0))], 1)], true)
+            .unwrap();
+        assert_eq!(s.seq, 1);
+        let snap = store.snapshot("db").unwrap();
+        assert_eq!(snap.tables[0].name, "m");
+        assert_eq!(snap.tables[0].schema.fields().len(), 2);
+        assert!(snap.tables[0].batches.is_empty());
+        store.flush();
+        let snap = store.snapshot("db").unwrap();
+        assert_eq!(snap.tables[0].batches[0].num_rows(), 1);
+        assert_eq!(*store.flushed.borrow(), 1);
     }
 
     #[test]
