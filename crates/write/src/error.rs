@@ -354,16 +354,21 @@ const MAX_SHOWN: usize = 512;
 /// Server text made fit for a message: control characters escaped (a terminal or a log line
 /// cannot be corrupted by them) and cut to [`MAX_SHOWN`] characters.
 fn shown(text: &str) -> String {
-    let mut out = String::with_capacity(text.len().min(MAX_SHOWN + 16));
-    for (count, c) in text.chars().enumerate() {
-        if count == MAX_SHOWN {
+    let mut out = String::with_capacity(text.len().min(MAX_SHOWN * 2));
+    let mut shown = 0;
+    for c in text.chars() {
+        if shown >= MAX_SHOWN {
             out.push_str(&format!("… ({} bytes in all)", text.len()));
             break;
         }
         if c.is_control() {
-            out.extend(c.escape_default());
+            for e in c.escape_default() {
+                out.push(e);
+                shown += 1;
+            }
         } else {
             out.push(c);
+            shown += 1;
         }
     }
     out
@@ -763,5 +768,84 @@ mod tests {
             "/p",
         );
         assert_eq!(err.retry_after(), Some(Duration::from_secs(12)));
+    }
+
+    /// Seeded fuzzing of error bodies: random bytes, valid partial-write bodies cut at every
+    /// length, and byte flips of them. Parsing never panics, messages stay short and free of
+    /// control characters, and a cut partial-write body stays a partial write.
+    #[test]
+    fn error_bodies_of_any_shape_give_short_clean_errors() {
+        let mut body =
+            String::from(r#"{"error":"partial write of line protocol occurred","data":["#);
+        for i in 1..=40 {
+            if i > 1 {
+                body.push(',');
+            }
+            body.push_str(&format!(
+                r#"{{"error_message":"bad \u0007 line\n{i}","line_number":{i},"original_line":"m f=\u001b{i}"}}"#
+            ));
+        }
+        body.push_str("]}");
+        let sent: String = (1..=40).map(|i| format!("m f={i}\n")).collect();
+        let check = |bytes: &[u8]| -> Error {
+            let err = Error::from_response(
+                StatusCode::BAD_REQUEST,
+                HeaderMap::new(),
+                bytes,
+                sent.as_bytes(),
+                "http://h/api/v3/write_lp?db=d".into(),
+                "/api/v3/write_lp",
+            );
+            let text = err.to_string();
+            assert!(
+                !text.chars().any(char::is_control),
+                "{:?}",
+                text.chars().filter(|c| c.is_control()).collect::<Vec<_>>()
+            );
+            assert!(err.message().chars().count() <= MAX_SHOWN + 40, "{text}");
+            err
+        };
+        // Every cut of a valid body: once the "error" key is read, it is a partial write
+        // with the line errors before the cut.
+        let error_read = body.find(r#","data""#).unwrap();
+        let mut last_count = 0;
+        for cut in 0..=body.len() {
+            let err = check(&body.as_bytes()[..cut]);
+            if cut > error_read {
+                assert_eq!(err.kind(), ErrorKind::PartialWrite, "cut at {cut}");
+                assert!(err.line_errors().len() >= last_count, "cut at {cut}");
+                last_count = err.line_errors().len();
+            }
+        }
+        assert_eq!(last_count, 40);
+        // Random bytes and byte flips.
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..3000 {
+            let mut bytes = body.as_bytes().to_vec();
+            if next() % 4 == 0 {
+                bytes = (0..next() % 700).map(|_| next() as u8).collect();
+            } else {
+                for _ in 0..1 + next() % 6 {
+                    let at = (next() % bytes.len() as u64) as usize;
+                    bytes[at] = next() as u8;
+                }
+            }
+            check(&bytes);
+        }
+        // A long text body is cut, with its length said.
+        let long = "é".repeat(5000);
+        let err = check(long.as_bytes());
+        assert!(
+            err.message().ends_with("(10000 bytes in all)"),
+            "{}",
+            err.message()
+        );
+        assert_eq!(err.body(), long.as_bytes());
     }
 }

@@ -152,4 +152,22 @@ proptest! {
             prop_assert!(parse_lines(out).last().unwrap().is_ok());
         }
     }
+
+    /// Arbitrary bytes (invalid UTF-8 included): the splitter gives back exactly the input,
+    /// and encoding them as ready line protocol is a result, never a panic.
+    #[test]
+    fn arbitrary_bytes_never_panic_the_splitter_or_the_encoder(
+        body in proptest::collection::vec(any::<u8>(), 0..200)
+    ) {
+        let joined: Vec<u8> = influxdb3_lp::lines(&body).flatten().copied().collect();
+        prop_assert_eq!(&joined, &body);
+        let mut encoder = LineEncoder::default();
+        let _ = encoder.encode(&bytes::Bytes::from(body.clone()));
+        if let Ok(text) = std::str::from_utf8(&body) {
+            let _ = encoder.encode(text);
+            for line in parse_lines(text) {
+                let _ = line;
+            }
+        }
+    }
 }
