@@ -1151,7 +1151,10 @@ mod tests {
         );
     }
 
-    fn float_rows(store: &Store, db: &str) -> Vec<(Option<String>, Option<f64>, Option<f64>, i64)> {
+    /// (t, f, g, time) of one row.
+    type FloatRow = (Option<String>, Option<f64>, Option<f64>, i64);
+
+    fn float_rows(store: &Store, db: &str) -> Vec<FloatRow> {
         let snap = store.snapshot(db).unwrap();
         let table = &snap.tables[0];
         let col = |name: &str| table.schema.index_of(name).unwrap();
