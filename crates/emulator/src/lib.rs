@@ -2,9 +2,16 @@
 //!
 //! One TCP port serves the HTTP API (writes, SQL/InfluxQL queries over HTTP, database
 //! management, `/health`, `/ping`) and Arrow Flight `DoGet` queries (gRPC over HTTP/2), like
-//! the real server. Data lives in memory as Arrow, queries run on DataFusion. Status codes and
-//! error bodies follow the server byte for byte where the project's protocol notes
-//! (`PROTOCOL.md`) give them.
+//! the real server. Data lives in memory as Arrow, queries run on DataFusion. Status codes,
+//! error bodies and stored results follow InfluxDB 3 Core 3.6.0 as recorded in the shared
+//! conformance corpus (`../shared/conformance/cases.jsonl`), which the crate's tests replay.
+//!
+//! Like the server, the emulator keeps one row per measurement, tag set and timestamp (a
+//! rewrite merges its fields into the row, the last write winning per field), and simulates
+//! the write-ahead log: a write is answered at the next WAL flush unless it says
+//! `no_sync=true`, and its data becomes visible to queries at that flush
+//! ([`EmulatorBuilder::wal_flush_interval`], 100 ms by default here, 1 s in the binary as in
+//! the server).
 //!
 //! On top of the server, a test gets [fault injection](FaultController) (failed, slow or
 //! dropped requests) and [statistics](Stats), including every write body received.
@@ -27,17 +34,20 @@
 //!
 //! # Differences from a real server
 //!
-//! - Every write is visible to queries as soon as it is acknowledged; `no_sync=true` is
-//!   accepted and changes nothing. There is no WAL flush delay.
-//! - A line that repeats a tag key (`m,t=a,t=b f=1`) is rejected with
-//!   `invalid line protocol - multiple instances of 't' tag found`. The real server accepts it
-//!   and from then on fails every query of that table (PROTOCOL.md §8.3); rejecting it is the
-//!   safe emulation.
+//! - Nothing is persisted: data lives in memory until the emulator stops. The WAL is only a
+//!   timer (no files, no snapshots, no Parquet); `system.parquet_files` stays empty.
+//! - A line that repeats a tag key (`m,t=a,t=b f=1`) is accepted with 204 like on the server,
+//!   and the last value is kept. The server stores it in a way that makes every later query
+//!   of that table fail (PROTOCOL.md §8.3); the emulator's table stays queryable.
 //! - For schema errors, `original_line` is the line's own text (the server re-serializes the
 //!   parsed line, which unquotes strings and normalizes floats).
-//! - Deleting a database drops its data at once; retention periods are accepted and ignored.
+//! - Deleting a database (soft or hard) drops its data at once; retention periods are
+//!   accepted and ignored.
+//! - Tokens are not managed: the emulator knows one token (or none) given at start; the
+//!   token endpoints only answer as a server without auth, or with a bootstrapped admin
+//!   token, does. Caches, processing-engine triggers and plugins are not implemented.
+//! - `/metrics` serves a few request counters, not the server's metric families.
 //! - HTTP query results are computed in full before the response is sent.
-//! - Tokens are not managed: the emulator knows one token (or none) given at start.
 //! - A query holds at most 10 000 operators, opening parentheses and keywords (literals,
 //!   names and commas do not count, so long `IN` lists are fine); past that the answer is a
 //!   400 `the emulator does not run …`. Each query is planned and run on a thread of its own
@@ -86,7 +96,8 @@ pub struct Emulator;
 impl Emulator {
     /// A builder with the defaults: `127.0.0.1:0` (an ephemeral port), no token (any or no
     /// token accepted), 10 MiB request limit, Core's limits of 5 databases, 2000 tables and
-    /// 500 columns per table, plain HTTP.
+    /// 500 columns per table, plain HTTP, a 100 ms WAL flush interval
+    /// ([`DEFAULT_WAL_FLUSH_INTERVAL`]).
     pub fn builder() -> EmulatorBuilder {
         EmulatorBuilder::default()
     }
