@@ -80,7 +80,8 @@ pub use crate::stats::{RecordedWrite, Stats};
 use crate::state::EmulatorState;
 use crate::store::{Limits, Store};
 
-/// The version string `/ping` reports.
+/// The version string `/ping` reports: the InfluxDB 3 Core version the emulator follows
+/// (the conformance corpus was recorded from 3.6.0).
 pub const VERSION: &str = crate::http::VERSION;
 
 /// Entry point: `Emulator::builder()`.

@@ -25,7 +25,7 @@ pub(crate) struct EmulatorState {
     pub(crate) token: Option<String>,
     /// Largest accepted request body, raw and after gunzip.
     pub(crate) max_request_size: usize,
-    /// A random id sent as `cluster-uuid` on every response and as ping's `process_id`.
+    /// A random id, sent as ping's `process_id`.
     pub(crate) cluster_uuid: String,
     /// Idle time after which a Flight query stream gets an empty keep-alive batch.
     pub(crate) flight_keep_alive: std::time::Duration,

@@ -10,8 +10,8 @@ use super::{FullRequest, Resp, empty, error_json, not_found, plain, typed};
 use crate::state::EmulatorState;
 use crate::store::{ColumnKind, StoreError};
 
-/// The version the emulator reports on `/ping`.
-pub(crate) const VERSION: &str = "3.6.0-emulator";
+/// The version the emulator reports on `/ping`: the server version it emulates.
+pub(crate) const VERSION: &str = "3.6.0";
 
 /// `OK` without a `Content-Type`, as 3.6.0 answers.
 pub(super) fn health() -> Resp {
@@ -30,14 +30,13 @@ pub(super) fn metrics(state: &EmulatorState) -> Resp {
 
 pub(super) fn ping(state: &EmulatorState) -> Resp {
     #[derive(serde::Serialize)]
+    // 3.6.0's body: these three keys in this order, no `product_name`.
     struct Ping<'a> {
-        product_name: &'a str,
         version: &'a str,
         revision: &'a str,
         process_id: &'a str,
     }
     let body = serde_json::to_string(&Ping {
-        product_name: "InfluxDB 3 Core",
         version: VERSION,
         revision: "emulator",
         process_id: &state.cluster_uuid,

@@ -10,7 +10,7 @@ pub(crate) use admin::{VERSION, uuid_v4};
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
-use http::header::{HeaderName, HeaderValue};
+use http::header::HeaderValue;
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt as _, Full};
 use hyper::body::Incoming;
@@ -21,8 +21,6 @@ use crate::state::{AuthError, EmulatorState};
 
 /// The response type of every handler (tonic's body, shared with the gRPC side).
 pub(crate) type Resp = Response<tonic::body::Body>;
-
-const CLUSTER_UUID: HeaderName = HeaderName::from_static("cluster-uuid");
 
 /// The HTTP router.
 #[derive(Debug)]
@@ -98,9 +96,6 @@ impl HttpApp {
         let mut response = self.route(request, kill).await;
         let success = response.status().is_success();
         let headers = response.headers_mut();
-        if let Ok(v) = HeaderValue::from_str(&self.state.cluster_uuid) {
-            headers.insert(CLUSTER_UUID, v);
-        }
         if success {
             headers.insert(
                 http::header::ACCESS_CONTROL_ALLOW_ORIGIN,
