@@ -606,8 +606,15 @@ async fn query_modes_and_query_errors(server: &Server) -> Result<(), BoxError> {
     use futures::TryStreamExt;
     let client = server.client()?;
     let m = unique("q");
+    // Five points of one series need five timestamps: the server keeps one row per series
+    // and time (lines without a timestamp in one request all get the same one).
     let points: Vec<Point> = (0..5)
-        .map(|i| Point::new(&m).tag("room", "r").field("v", i))
+        .map(|i| {
+            Point::new(&m)
+                .tag("room", "r")
+                .field("v", i)
+                .timestamp(1_700_000_000_000_000_000 + i)
+        })
         .collect();
     client.write(points).await?;
 
@@ -750,7 +757,15 @@ async fn connection_string_client_writes_and_queries() -> Result<(), BoxError> {
     ))?;
     assert!(!format!("{client:?}").contains(server.token()));
     client.write("cs v=1 1700000000").await?;
-    let rows = client.query("SELECT time FROM cs").await?;
+    // writeNoSync: the data is queryable after the server's next WAL flush.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let rows = loop {
+        let rows = client.query("SELECT time FROM cs").await?;
+        if rows.num_rows() == 1 || std::time::Instant::now() > deadline {
+            break rows;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
     assert_eq!(rows.num_rows(), 1);
     let time = format!("{rows}");
     assert!(

@@ -113,7 +113,12 @@ fn bench(c: &mut Criterion) {
         }
     }
 
-    let emulator = match runtime.block_on(Emulator::builder().start()) {
+    // Every write flushed at once: the bench measures the writer, not the emulator's WAL timer.
+    let emulator = match runtime.block_on(
+        Emulator::builder()
+            .wal_flush_interval(std::time::Duration::ZERO)
+            .start(),
+    ) {
         Ok(e) => e,
         Err(e) => panic!("cannot start the emulator: {e}"),
     };
