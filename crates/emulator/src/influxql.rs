@@ -72,7 +72,8 @@ const GROUP_KEY_METADATA: &str = "iox::influxql::group_key::metadata";
 pub(crate) fn translate(
     snapshot: &DatabaseSnapshot,
     text: &str,
-) -> Result<(Translation, Metadata), QueryError> {
+) -> Result<(Translation, Metadata, FieldMetadata), QueryError> {
+    let mut field_metadata = FieldMetadata::Keep;
     let statement = parse(text)?;
     let mut metadata = Metadata::from([(GROUP_KEY_METADATA.to_owned(), "{}".to_owned())]);
     let one_table = |name: Option<&str>| {
@@ -84,6 +85,9 @@ pub(crate) fn translate(
         Statement::Select(select) => {
             let (translation, group_key) = select_sql(snapshot, &select)?;
             metadata.insert(GROUP_KEY_METADATA.to_owned(), group_key);
+            if select.fields.iter().any(|f| contains_aggregate(&f.expr)) {
+                field_metadata = FieldMetadata::TagsOnly;
+            }
             if let [from] = select.from.as_slice() {
                 metadata.extend(one_table(Some(from)));
             }
@@ -103,7 +107,16 @@ pub(crate) fn translate(
         Statement::ShowDatabases => return Err(QueryError::not_implemented("SHOW DATABASES")),
         Statement::ShowRetentionPolicies => show_retention_policies()?,
     };
-    Ok((translation, metadata))
+    Ok((translation, metadata, field_metadata))
+}
+
+/// Which columns of an InfluxQL result keep their `iox::column::type` field metadata.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FieldMetadata {
+    /// All (raw `SELECT`s and `SHOW`s).
+    Keep,
+    /// Only tags (aggregates: computed values and bucket times carry none).
+    TagsOnly,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1550,10 +1563,12 @@ fn select_one(
                             _ => true,
                         };
                         if wanted && !group_tags.contains(&name) {
-                            if kind == ColumnKind::Field {
+                            // With several measurements, a column of another one is null.
+                            let here = columns.kind(&name).is_some();
+                            if kind == ColumnKind::Field && here {
                                 referenced_fields.push(ident(&name));
                             }
-                            projections.push((ident(&name), name));
+                            projections.push((translator.column(&name), name));
                         }
                     }
                 }
@@ -2550,7 +2565,7 @@ mod tests {
         let snapshot = crate::sql::tests::snapshot();
         let query = "SELECT temp - co + 1 - (hum - 1) * 2 AS x FROM home \
                      WHERE room = 'a' OR room = 'b' OR co > 1 AND temp > 2 AND hum > 3";
-        let Ok((Translation::Sql(sql), _)) = translate(&snapshot, query) else {
+        let Ok((Translation::Sql(sql), _, _)) = translate(&snapshot, query) else {
             panic!("{query} does not translate to SQL");
         };
         assert!(

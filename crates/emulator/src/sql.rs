@@ -508,11 +508,12 @@ async fn plan(
             return Ok(if empty {
                 stream
             } else {
-                with_schema_metadata(stream, HashMap::new())
+                with_schema_metadata(stream, (HashMap::new(), influxql::FieldMetadata::Keep))
             });
         }
         QueryLanguage::InfluxQl => {
-            let (translation, metadata) = influxql::translate(snapshot, query)?;
+            let (translation, metadata, fields) = influxql::translate(snapshot, query)?;
+            let metadata = (metadata, fields);
             match translation {
                 Translation::Sql(sql) => (sql, metadata),
                 Translation::Batches(schema, batches) => {
@@ -630,18 +631,29 @@ fn with_old_type_names(stream: SendableRecordBatchStream) -> SendableRecordBatch
     Box::pin(RecordBatchStreamAdapter::new(schema, batches))
 }
 
-/// `stream` with its schema metadata replaced by `metadata` (field metadata is kept).
+/// `stream` with its schema metadata replaced by `metadata`, and field metadata kept as
+/// `fields` says.
 fn with_schema_metadata(
     stream: SendableRecordBatchStream,
-    metadata: HashMap<String, String>,
+    (metadata, fields): (HashMap<String, String>, influxql::FieldMetadata),
 ) -> SendableRecordBatchStream {
     let schema = stream.schema();
-    if *schema.metadata() == metadata {
+    if *schema.metadata() == metadata && fields == influxql::FieldMetadata::Keep {
         return stream;
     }
+    let new_fields: Vec<arrow_schema::FieldRef> = schema
+        .fields()
+        .iter()
+        .map(|field| {
+            if fields == influxql::FieldMetadata::TagsOnly && !view::is_tag(field) {
+                Arc::new(field.as_ref().clone().with_metadata(HashMap::new()))
+            } else {
+                Arc::clone(field)
+            }
+        })
+        .collect();
     let schema = Arc::new(arrow_schema::Schema::new_with_metadata(
-        schema.fields().clone(),
-        metadata,
+        new_fields, metadata,
     ));
     let out = Arc::clone(&schema);
     let batches = futures::StreamExt::map(stream, move |batch| {

@@ -177,6 +177,7 @@ impl HttpApp {
             (Method::GET | Method::POST, "/api/v3/query_influxql") => {
                 query::handle(state, request, crate::sql::QueryLanguage::InfluxQl).await
             }
+            (Method::GET | Method::POST, "/query") => query::v1(state, request).await,
             (Method::GET, "/health" | "/api/v1/health") => admin::health(),
             (Method::GET, "/metrics") => admin::metrics(state),
             (Method::GET | Method::POST, "/ping") => admin::ping(state),

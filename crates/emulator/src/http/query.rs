@@ -3,7 +3,10 @@
 //! The result is computed in full and then sent; the real server streams it (an error during
 //! execution truncates its body instead of producing an error status).
 
+use std::sync::Arc;
+
 use arrow_array::RecordBatch;
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use http::{Method, StatusCode};
 use serde::Deserialize;
 
@@ -95,13 +98,13 @@ pub(super) async fn handle(
         Ok(f) => f.unwrap_or(accept_format),
         Err(message) => return plain(StatusCode::BAD_REQUEST, format!("serde error: {message}")),
     };
+    if language == QueryLanguage::InfluxQl && is_show(&body.q, &["DATABASES"]) {
+        return match show_databases(state, format) {
+            Ok(response) => response,
+            Err(message) => plain(StatusCode::INTERNAL_SERVER_ERROR, message),
+        };
+    }
     let Some(db) = body.db else {
-        if language == QueryLanguage::InfluxQl && is_show_databases(&body.q) {
-            return match show_databases(state, format) {
-                Ok(response) => response,
-                Err(message) => plain(StatusCode::INTERNAL_SERVER_ERROR, message),
-            };
-        }
         return match language {
             QueryLanguage::Sql => plain(StatusCode::BAD_REQUEST, "serde error: missing field `db`"),
             QueryLanguage::InfluxQl => plain(
@@ -117,6 +120,12 @@ pub(super) async fn handle(
         );
     };
     state.stats.record_query(&snapshot.name);
+    if language == QueryLanguage::InfluxQl && is_show(&body.q, &["RETENTION", "POLICIES"]) {
+        return match show_retention_policies(&snapshot.name, format) {
+            Ok(response) => response,
+            Err(message) => plain(StatusCode::INTERNAL_SERVER_ERROR, message),
+        };
+    }
     let params = body.params.unwrap_or_default();
     let (schema, batches) = match crate::sql::execute(&snapshot, language, &body.q, &params).await {
         Ok(result) => result,
@@ -128,38 +137,69 @@ pub(super) async fn handle(
     }
 }
 
-/// Whether an InfluxQL text is `SHOW DATABASES` (which needs no `db`).
-fn is_show_databases(q: &str) -> bool {
-    let words: Vec<&str> = q.split_whitespace().collect();
-    matches!(words.as_slice(), [show, databases]
-        if show.eq_ignore_ascii_case("show")
-            && databases.trim_end_matches(';').eq_ignore_ascii_case("databases"))
+/// Whether an InfluxQL text is `SHOW` followed by `words` (any case, an optional `;`).
+fn is_show(q: &str, words: &[&str]) -> bool {
+    let mut found = q.trim().trim_end_matches(';').split_whitespace();
+    found.next().is_some_and(|w| w.eq_ignore_ascii_case("show"))
+        && words
+            .iter()
+            .all(|word| found.next().is_some_and(|w| w.eq_ignore_ascii_case(word)))
+        && found.next().is_none()
 }
 
-/// InfluxQL `SHOW DATABASES`: `iox::measurement` = `databases`, then `name`.
-fn show_databases(state: &EmulatorState, format: Format) -> Result<Resp, String> {
-    use std::sync::Arc;
-    let names: Vec<String> = state
-        .store
-        .list_databases(false)
-        .into_iter()
-        .map(|(name, _)| name)
+/// A result of string columns `names`, one row per entry of `rows`.
+fn strings(names: &[&str], rows: &[Vec<String>]) -> Result<(SchemaRef, RecordBatch), String> {
+    let schema = Arc::new(Schema::new(
+        names
+            .iter()
+            .map(|name| Field::new(*name, DataType::Utf8, false))
+            .collect::<Vec<_>>(),
+    ));
+    let columns = (0..names.len())
+        .map(|i| {
+            Arc::new(arrow_array::StringArray::from_iter_values(
+                rows.iter().map(|row| row[i].as_str()),
+            )) as arrow_array::ArrayRef
+        })
         .collect();
-    let schema = Arc::new(arrow_schema::Schema::new(vec![
-        arrow_schema::Field::new("iox::measurement", arrow_schema::DataType::Utf8, false),
-        arrow_schema::Field::new("name", arrow_schema::DataType::Utf8, false),
+    let batch = RecordBatch::try_new(Arc::clone(&schema), columns).map_err(|e| e.to_string())?;
+    Ok((schema, batch))
+}
+
+/// InfluxQL `SHOW DATABASES` over HTTP, as 3.6.0 answers it: `iox::database` and
+/// `deleted`, soft-deleted databases included.
+fn show_databases(state: &EmulatorState, format: Format) -> Result<Resp, String> {
+    let databases = state.store.list_databases(true);
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("iox::database", DataType::Utf8, false),
+        Field::new("deleted", DataType::Boolean, false),
     ]));
     let batch = RecordBatch::try_new(
         Arc::clone(&schema),
         vec![
-            Arc::new(arrow_array::StringArray::from(vec![
-                "databases";
-                names.len()
-            ])),
-            Arc::new(arrow_array::StringArray::from(names)),
+            Arc::new(arrow_array::StringArray::from_iter_values(
+                databases.iter().map(|(name, _)| name.as_str()),
+            )),
+            Arc::new(arrow_array::BooleanArray::from(
+                databases
+                    .iter()
+                    .map(|(_, deleted)| *deleted)
+                    .collect::<Vec<_>>(),
+            )),
         ],
     )
     .map_err(|e| e.to_string())?;
+    let bytes = encode(format, &schema, &[batch])?;
+    Ok(typed(StatusCode::OK, format.content_type(), bytes))
+}
+
+/// InfluxQL `SHOW RETENTION POLICIES` over HTTP, as 3.6.0 answers it: `iox::database` and
+/// `name` (`autogen`).
+fn show_retention_policies(db: &str, format: Format) -> Result<Resp, String> {
+    let (schema, batch) = strings(
+        &["iox::database", "name"],
+        &[vec![db.to_owned(), "autogen".to_owned()]],
+    )?;
     let bytes = encode(format, &schema, &[batch])?;
     Ok(typed(StatusCode::OK, format.content_type(), bytes))
 }
@@ -258,4 +298,285 @@ fn encode(
         }
     }
     Ok(out)
+}
+
+/// `/query`, the InfluxDB v1 query API: InfluxQL in `q` (query string, or a form body on
+/// POST), `db`, `epoch` (`ns`, `u`/`µ`, `ms`, `s`, `m`, `h`: times as integers) and `pretty`;
+/// the answer is `{"results":[{"statement_id":0,"series":[…]}]}`, one series per
+/// measurement (and per tag set with `GROUP BY` tags), as the server shapes it.
+pub(super) async fn v1(state: &EmulatorState, request: FullRequest) -> Resp {
+    let mut pairs: Vec<(String, String)> = request.query_pairs().map(|q| q.0).unwrap_or_default();
+    let is_form = request
+        .header(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if request.method == Method::POST && is_form {
+        pairs.extend(
+            url::form_urlencoded::parse(&request.body)
+                .map(|(k, v)| (k.into_owned(), v.into_owned())),
+        );
+    }
+    let get = |key: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    };
+    let Some(q) = get("q") else {
+        return plain(
+            StatusCode::BAD_REQUEST,
+            "missing query parameters 'db' and 'q'",
+        );
+    };
+    let epoch = match get("epoch") {
+        None => None,
+        Some(unit) => match unit {
+            "ns" => Some(1),
+            "u" | "µ" => Some(1_000),
+            "ms" => Some(1_000_000),
+            "s" => Some(1_000_000_000),
+            "m" => Some(60_000_000_000),
+            "h" => Some(3_600_000_000_000),
+            other => {
+                return plain(
+                    StatusCode::BAD_REQUEST,
+                    format!(
+                        "serde error: unknown variant `{other}`, expected one of `ns`, `u`, `µ`, `ms`, `s`, `m`, `h`"
+                    ),
+                );
+            }
+        },
+    };
+    let pretty = get("pretty") == Some("true");
+    let series = if is_show(q, &["DATABASES"]) {
+        let names: Vec<serde_json::Value> = state
+            .store
+            .list_databases(false)
+            .into_iter()
+            .map(|(name, _)| serde_json::json!([name]))
+            .collect();
+        vec![V1Series {
+            name: "databases".to_owned(),
+            tags: None,
+            columns: vec!["name".to_owned()],
+            values: names,
+        }]
+    } else {
+        let Some(db) = get("db") else {
+            return plain(
+                StatusCode::BAD_REQUEST,
+                "must specify a 'db' parameter, or provide the database in the InfluxQL query",
+            );
+        };
+        let Some(snapshot) = state.store.snapshot(db) else {
+            return error_json(
+                StatusCode::NOT_FOUND,
+                &format!("query error: database not found: {db}"),
+            );
+        };
+        state.stats.record_query(&snapshot.name);
+        if is_show(q, &["RETENTION", "POLICIES"]) {
+            vec![V1Series {
+                name: "retention_policies".to_owned(),
+                tags: None,
+                columns: [
+                    "name",
+                    "duration",
+                    "shardGroupDuration",
+                    "replicaN",
+                    "default",
+                ]
+                .map(str::to_owned)
+                .to_vec(),
+                values: vec![serde_json::json!(["autogen", "0s", "168h0m0s", 1, true])],
+            }]
+        } else {
+            let params = serde_json::Map::new();
+            match crate::sql::execute(&snapshot, QueryLanguage::InfluxQl, q, &params).await {
+                Ok((schema, batches)) => match v1_series(&schema, &batches, epoch) {
+                    Ok(series) => series,
+                    Err(message) => return plain(StatusCode::INTERNAL_SERVER_ERROR, message),
+                },
+                Err(e) => return plain(e.http_status(), e.http_body().to_owned()),
+            }
+        }
+    };
+    let response = V1Response {
+        results: vec![V1Statement {
+            statement_id: 0,
+            series,
+        }],
+    };
+    let body = if pretty {
+        serde_json::to_vec_pretty(&response)
+    } else {
+        serde_json::to_vec(&response)
+    };
+    match body {
+        Ok(mut body) => {
+            body.extend_from_slice(b"\r\n");
+            typed(StatusCode::OK, "application/json", body)
+        }
+        Err(e) => plain(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+/// The body of a `/query` answer (fields in the server's order).
+#[derive(serde::Serialize)]
+struct V1Response {
+    results: Vec<V1Statement>,
+}
+
+#[derive(serde::Serialize)]
+struct V1Statement {
+    statement_id: usize,
+    series: Vec<V1Series>,
+}
+
+#[derive(serde::Serialize)]
+struct V1Series {
+    name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tags: Option<std::collections::BTreeMap<String, serde_json::Value>>,
+    columns: Vec<String>,
+    values: Vec<serde_json::Value>,
+}
+
+/// An InfluxQL result as v1 series: split by `iox::measurement` and the `GROUP BY` tag
+/// columns named in the schema's group key metadata (which become the series' `tags`).
+fn v1_series(
+    schema: &SchemaRef,
+    batches: &[RecordBatch],
+    epoch: Option<i64>,
+) -> Result<Vec<V1Series>, String> {
+    use serde_json::{Map, Value};
+
+    let tag_columns: Vec<usize> = schema
+        .metadata()
+        .get("iox::influxql::group_key::metadata")
+        .and_then(|m| serde_json::from_str::<Value>(m).ok())
+        .and_then(|m| {
+            m.get("tagKeyColumns")
+                .and_then(Value::as_array)
+                .map(|columns| {
+                    columns
+                        .iter()
+                        .filter_map(|c| c.get("columnIndex").and_then(Value::as_u64))
+                        .filter_map(|i| usize::try_from(i).ok())
+                        .collect()
+                })
+        })
+        .unwrap_or_default();
+    let measurement = schema.index_of("iox::measurement").ok();
+    let value_columns: Vec<usize> = (0..schema.fields().len())
+        .filter(|i| Some(*i) != measurement && !tag_columns.contains(i))
+        .collect();
+    let columns: Vec<&str> = value_columns
+        .iter()
+        .map(|i| schema.field(*i).name().as_str())
+        .collect();
+    let mut series: Vec<(String, Map<String, Value>, Vec<Value>)> = Vec::new();
+    for batch in batches {
+        let cells: Vec<Vec<Value>> = batch
+            .columns()
+            .iter()
+            .enumerate()
+            .map(|(i, column)| {
+                let is_time = schema.field(i).name() == "time";
+                json_cells(column, if is_time { epoch } else { None })
+            })
+            .collect::<Result<_, _>>()?;
+        #[allow(
+            clippy::needless_range_loop,
+            reason = "a row reads one cell of each column"
+        )]
+        for row in 0..batch.num_rows() {
+            let name = measurement
+                .and_then(|m| cells[m][row].as_str().map(str::to_owned))
+                .unwrap_or_default();
+            let tags: Map<String, Value> = tag_columns
+                .iter()
+                .map(|i| {
+                    let value = match &cells[*i][row] {
+                        Value::Null => Value::String(String::new()),
+                        other => other.clone(),
+                    };
+                    (schema.field(*i).name().clone(), value)
+                })
+                .collect();
+            let values = Value::Array(
+                value_columns
+                    .iter()
+                    .map(|i| cells[*i][row].clone())
+                    .collect(),
+            );
+            match series.last_mut() {
+                Some((n, t, rows)) if *n == name && *t == tags => rows.push(values),
+                _ => series.push((name, tags, vec![values])),
+            }
+        }
+    }
+    let columns: Vec<String> = columns.iter().map(|c| (*c).to_owned()).collect();
+    Ok(series
+        .into_iter()
+        .map(|(name, tags, values)| V1Series {
+            name,
+            tags: (!tag_columns.is_empty()).then(|| tags.into_iter().collect()),
+            columns: columns.clone(),
+            values,
+        })
+        .collect())
+}
+
+/// The values of `column` as JSON: numbers, booleans and strings as themselves, times as
+/// the JSON formats write them (or integers in `epoch` nanoseconds per unit), null as null.
+fn json_cells(
+    column: &arrow_array::ArrayRef,
+    epoch: Option<i64>,
+) -> Result<Vec<serde_json::Value>, String> {
+    use arrow_array::Array;
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::{Float64Type, Int64Type, TimestampNanosecondType, UInt64Type};
+    use serde_json::Value;
+
+    let column = match column.data_type() {
+        DataType::Dictionary(..) | DataType::Utf8View | DataType::LargeUtf8 => {
+            arrow_cast::cast(column, &DataType::Utf8).map_err(|e| e.to_string())?
+        }
+        _ => Arc::clone(column),
+    };
+    let len = column.len();
+    let value = |row: usize| -> Result<Value, String> {
+        if column.is_null(row) {
+            return Ok(Value::Null);
+        }
+        Ok(match column.data_type() {
+            DataType::Int64 => Value::from(column.as_primitive::<Int64Type>().value(row)),
+            DataType::UInt64 => Value::from(column.as_primitive::<UInt64Type>().value(row)),
+            DataType::Float64 => {
+                serde_json::Number::from_f64(column.as_primitive::<Float64Type>().value(row))
+                    .map_or(Value::Null, Value::Number)
+            }
+            DataType::Boolean => Value::Bool(column.as_boolean().value(row)),
+            DataType::Utf8 => Value::String(column.as_string::<i32>().value(row).to_owned()),
+            DataType::Timestamp(_, _) if epoch.is_some() => {
+                let nanos = arrow_cast::cast(
+                    &column.slice(row, 1),
+                    &DataType::Timestamp(arrow_schema::TimeUnit::Nanosecond, None),
+                )
+                .map_err(|e| e.to_string())?;
+                let nanos = nanos.as_primitive::<TimestampNanosecondType>().value(0);
+                Value::from(nanos / epoch.unwrap_or(1).max(1))
+            }
+            _ => {
+                let formatter = arrow_cast::display::ArrayFormatter::try_new(
+                    column.as_ref(),
+                    &arrow_cast::display::FormatOptions::default(),
+                )
+                .map_err(|e| e.to_string())?;
+                Value::String(formatter.value(row).to_string())
+            }
+        })
+    };
+    (0..len).map(value).collect()
 }
