@@ -27,7 +27,11 @@ use rand::Rng;
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct WriteOptions {
-    /// Lines per request (default 1000).
+    /// Lines that make a request go (default 1000): when a target has this many lines
+    /// waiting and a request slot is free, they are sent. Under load a request takes every
+    /// line waiting for its target, up to `max_batch_bytes` (group commit), so requests carry
+    /// at least `batch_size` lines and often many more; only `flush_interval`, `flush()`,
+    /// `close()` and drop send fewer.
     pub batch_size: usize,
     /// A batch that is not full is sent this long after its first line arrived (default 1 s).
     pub flush_interval: Duration,
@@ -52,9 +56,10 @@ pub struct WriteOptions {
     /// The most bytes in one request (default 8 MiB, below the server's 10 MiB limit).
     pub max_batch_bytes: usize,
     /// The most lines the writer holds, buffered, in flight or waiting for a retry
-    /// (default 100 000). Writers wait (or `try_write` fails) when it is reached, and a
-    /// writer waiting for room makes the partial batches go out at once rather than after
-    /// `flush_interval`. Raised to `batch_size` if smaller.
+    /// (default 1 000 000, room for a full request in flight and the next one filling up).
+    /// Writers wait (or `try_write` fails) when it is reached; if nothing is in flight then,
+    /// the fullest target is sent at once rather than when it is due. Raised to
+    /// `batch_size` if smaller.
     pub max_buffered_lines: usize,
     /// The most bytes the writer holds, like `max_buffered_lines` (default 64 MiB).
     /// Raised to `max_batch_bytes` if smaller.
@@ -84,7 +89,7 @@ impl Default for WriteOptions {
             exponential_base: 2,
             max_close_wait: Duration::from_secs(300),
             max_batch_bytes: 8 * 1024 * 1024,
-            max_buffered_lines: 100_000,
+            max_buffered_lines: 1_000_000,
             max_buffered_bytes: 64 * 1024 * 1024,
             max_in_flight: 1,
         }

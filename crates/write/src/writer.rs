@@ -55,9 +55,11 @@ enum Command {
     },
     Flush(oneshot::Sender<FlushSummary>),
     Close(oneshot::Sender<CloseSummary>),
-    /// A caller found the buffer full: send the partial batches now rather than at
-    /// `flush_interval`, since waiting for them is what keeps the room from freeing up.
+    /// A `try_write` found the buffer full: if nothing is in flight, send the fullest group
+    /// now rather than when it is due, since nothing else would free the room.
     NeedRoom,
+    /// A `write` started waiting for room: look again at [`Shared::starved`].
+    Wake,
 }
 
 /// The bounds on what the writer holds, shared by the handles and the background task.
@@ -66,38 +68,59 @@ struct Shared {
     bytes: Semaphore,
     max_lines: usize,
     max_bytes: usize,
-    /// Calls of [`Writer::write`] waiting for room; while any wait, the background task
-    /// sends every partial batch as soon as it has it.
+    /// Calls of [`Writer::write`] waiting for room.
     waiting: AtomicUsize,
+    /// The most lines and bytes one of them waits for (reset when none waits). When nothing
+    /// is in flight and the room they need is not there, no request would ever free it: the
+    /// background task then sends its fullest group without waiting for it to be due.
+    need_lines: AtomicUsize,
+    need_bytes: AtomicUsize,
+}
+
+impl Shared {
+    /// Whether a caller waits for room that only a request can free.
+    fn starved(&self) -> bool {
+        self.waiting.load(Ordering::SeqCst) > 0
+            && (self.lines.available_permits() < self.need_lines.load(Ordering::SeqCst)
+                || self.bytes.available_permits() < self.need_bytes.load(Ordering::SeqCst))
+    }
 }
 
 /// Counts one caller in [`Shared::waiting`] until dropped (also when the `write` future
 /// is dropped while waiting).
-struct WaitingForRoom<'a>(&'a AtomicUsize);
+struct WaitingForRoom<'a>(&'a Shared);
 
 impl Drop for WaitingForRoom<'_> {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
+        if self.0.waiting.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.0.need_lines.store(0, Ordering::SeqCst);
+            self.0.need_bytes.store(0, Ordering::SeqCst);
+        }
     }
 }
 
 /// The batching writer (the Python client's batching mode).
 ///
-/// Lines written are collected per target ([`WriteParams`]) by a background task and sent
-/// when a batch has `batch_size` lines or `max_batch_bytes` bytes, or `flush_interval` after
-/// its first line. Failed requests are retried on 429, 5xx (except 501), connection errors
-/// and timeouts, with exponential backoff honouring `Retry-After`, within `max_retries` and
-/// `max_retry_time`. A 413 splits the batch in halves. Every line is handed exactly once
-/// to the observer's `on_success` or `on_error`, also on [`close`](Writer::close) and when
-/// the writer is dropped without closing.
+/// Lines written are collected per target ([`WriteParams`]) by a background task. A target
+/// is sent when a request slot is free (`max_in_flight`) and it holds `batch_size` lines or
+/// `max_batch_bytes` bytes, or its oldest line has waited `flush_interval`, or `flush`/`close`
+/// asks. The request takes every line waiting for that target, up to `max_batch_bytes`
+/// (group commit): while a request is in flight lines keep accumulating, so a server that
+/// answers slowly (InfluxDB 3 answers a write after its WAL flush, 1 s by default) gets fuller
+/// requests, never smaller ones. Failed requests are retried on 429, 5xx (except 501),
+/// connection errors and timeouts, with exponential backoff honouring `Retry-After`, within
+/// `max_retries` and `max_retry_time`. A body found too large is split. Every line is handed
+/// exactly once to the observer's `on_success` or `on_error`, also on
+/// [`close`](Writer::close) and when the writer is dropped without closing.
 ///
 /// Memory is bounded: the writer holds at most `max_buffered_lines` lines and
 /// `max_buffered_bytes` bytes (buffered, in flight or waiting for a retry); past that,
 /// [`write`](Writer::write) waits and [`try_write`](Writer::try_write) fails with
-/// [`ErrorKind::BufferFull`]. A full buffer is also a flush trigger: while a `write` waits
-/// for room, and once after a `try_write` is refused for lack of room, the writer sends
-/// its partial batches right away (each after its jitter) instead of at `flush_interval`,
-/// so a producer that keeps the buffer full is never held up by the interval.
+/// [`ErrorKind::BufferFull`]. When a caller waits for room and nothing is in flight, the
+/// fullest target is sent at once, since no room would free up otherwise.
+///
+/// With `max_in_flight(1)` (the default) requests go one after the other, in the order the
+/// lines were written.
 ///
 /// Handles are cheap to clone and share one background task; `close` on any of them closes
 /// the writer for all. The task runs on the tokio runtime the writer was created on: close
@@ -166,6 +189,8 @@ impl<T: WriteTransport> Writer<T> {
             max_lines: options.max_buffered_lines,
             max_bytes: options.max_buffered_bytes,
             waiting: AtomicUsize::new(0),
+            need_lines: AtomicUsize::new(0),
+            need_bytes: AtomicUsize::new(0),
         });
         let (tx, rx) = mpsc::unbounded_channel();
         let (cancel, cancelled) = watch::channel(false);
@@ -181,11 +206,11 @@ impl<T: WriteTransport> Writer<T> {
             shared: shared.clone(),
             options,
             groups: HashMap::new(),
-            queue: VecDeque::new(),
             jobs: JoinSet::new(),
             running: HashMap::new(),
-            pending: BTreeSet::new(),
-            next_id: 0,
+            next_seq: 0,
+            flush_upto: 0,
+            room_requested: false,
             flush_waiters: Vec::new(),
             totals: CloseSummary::default(),
             cancel,
@@ -202,8 +227,8 @@ impl<T: WriteTransport> Writer<T> {
     /// (backpressure). Returns once the lines are buffered, not when they are written: the
     /// outcome goes to the observer.
     ///
-    /// While it waits, the writer sends its partial batches at once rather than at
-    /// `flush_interval`, so the wait lasts only as long as the requests that free the room.
+    /// While it waits, requests in flight free the room; when none is in flight, the
+    /// fullest target is sent at once rather than when it is due.
     ///
     /// A record larger than the whole buffer is handed over in parts as room frees up; if
     /// this future is dropped midway, the parts handed over so far are written and the
@@ -356,8 +381,8 @@ impl<T: WriteTransport> Writer<T> {
     }
 
     /// Takes `n` permits from `semaphore` (the line or the byte bound), waiting for them if
-    /// need be; while waiting, this caller counts in [`Shared::waiting`] so that the
-    /// background task sends its partial batches at once.
+    /// need be; while waiting, this caller counts in [`Shared::waiting`] with the room it
+    /// needs, so that the background task can tell when only a forced send would free it.
     async fn acquire<'a>(
         &self,
         semaphore: &'a Semaphore,
@@ -370,15 +395,22 @@ impl<T: WriteTransport> Writer<T> {
             Err(tokio::sync::TryAcquireError::NoPermits) => {}
         }
         self.shared.waiting.fetch_add(1, Ordering::SeqCst);
-        let _waiting = WaitingForRoom(&self.shared.waiting);
-        // Sent after this caller's earlier lines, so the task handles those first; the
-        // count above makes it also send lines other handles write while this one waits.
-        self.request_room();
+        let _waiting = WaitingForRoom(&self.shared);
+        let need = if std::ptr::eq(semaphore, &self.shared.lines) {
+            &self.shared.need_lines
+        } else {
+            &self.shared.need_bytes
+        };
+        need.fetch_max(n as usize, Ordering::SeqCst);
+        // Wakes the background task, after this caller's earlier lines. A closed writer
+        // needs nothing: the acquire below reports the closure.
+        let _ = self.tx.send(Command::Wake);
         semaphore.acquire_many(n).await.map_err(|_| closed())
     }
 
-    /// Asks the background task to send its partial batches now. A closed writer needs
-    /// nothing sent: the caller's own acquire or send reports the closure.
+    /// After a refused `try_write`: asks the background task to send its fullest target if
+    /// nothing is in flight. A closed writer needs nothing sent: the caller's own acquire or
+    /// send reports the closure.
     fn request_room(&self) {
         let _ = self.tx.send(Command::NeedRoom);
     }
@@ -399,17 +431,29 @@ fn permits(n: usize) -> Result<u32, Error> {
         .map_err(|_| Error::new(ErrorKind::BufferFull, format!("{n} is too large a chunk")))
 }
 
-/// Lines collected for one target.
-struct Group {
-    buf: BytesMut,
+/// The lines of one `write` waiting in a group.
+struct Chunk {
+    data: Bytes,
     lines: usize,
+    /// The write's sequence number: flushes wait for every write before theirs.
+    seq: u64,
+    /// When these lines have waited `flush_interval` and go whatever the batch size.
     deadline: Instant,
 }
 
-/// A batch cut from a group, queued or being delivered.
+/// Lines waiting for one target, oldest first.
+#[derive(Default)]
+struct Group {
+    chunks: VecDeque<Chunk>,
+    lines: usize,
+    bytes: usize,
+}
+
+/// A batch taken from a group and being delivered.
 #[derive(Clone)]
 struct Batch {
-    id: u64,
+    /// The sequence number of its oldest write.
+    seq: u64,
     params: WriteParams,
     data: Bytes,
     lines: usize,
@@ -432,18 +476,26 @@ struct JobContext<T> {
     cancelled: watch::Receiver<bool>,
 }
 
+/// The background task. Lines wait in their target's [`Group`] until a request slot is free
+/// (`max_in_flight`) and the group is due: it holds `batch_size` lines or `max_batch_bytes`
+/// bytes, its oldest line has waited `flush_interval`, or a flush or close asks for it. The
+/// request then takes everything the group holds, up to `max_batch_bytes` (group commit):
+/// while a request is in flight, lines keep accumulating, so a slow server gets fuller
+/// requests rather than more of them.
 struct Worker<T> {
     job: Arc<JobContext<T>>,
     shared: Arc<Shared>,
     options: WriteOptions,
     groups: HashMap<WriteParams, Group>,
-    queue: VecDeque<Batch>,
     jobs: JoinSet<Outcome>,
     running: HashMap<Id, Batch>,
-    /// Ids of batches queued or being delivered.
-    pending: BTreeSet<u64>,
-    next_id: u64,
-    /// Flushes waiting for every batch with an id below theirs.
+    next_seq: u64,
+    /// Writes with a smaller sequence number go at once, whatever the batch size (flush,
+    /// close).
+    flush_upto: u64,
+    /// A `try_write` found no room: send something if nothing is in flight.
+    room_requested: bool,
+    /// Flushes waiting for every write with a smaller sequence number.
     flush_waiters: Vec<(u64, oneshot::Sender<FlushSummary>)>,
     totals: CloseSummary,
     cancel: watch::Sender<bool>,
@@ -455,16 +507,21 @@ impl<T: WriteTransport> Worker<T> {
         let mut close_deadline: Option<Instant> = None;
         let mut dropped = false;
         loop {
-            if self.shared.waiting.load(Ordering::SeqCst) > 0 {
-                // A caller waits for room: partial batches go now, not at flush_interval.
-                self.cut_where(|_| true);
-            }
             self.start_jobs();
             self.answer_flushes();
-            if close_deadline.is_some() && self.pending.is_empty() {
+            if close_deadline.is_some() && self.groups.is_empty() && self.running.is_empty() {
                 break;
             }
-            let next_flush = self.groups.values().map(|g| g.deadline).min();
+            // Lines not yet due wake the task when they are; with no free slot, only a
+            // finished request can start the next one.
+            let next_due = if self.jobs.len() < self.options.max_in_flight {
+                self.groups
+                    .values()
+                    .filter_map(|g| g.chunks.front().map(|c| c.deadline))
+                    .min()
+            } else {
+                None
+            };
             let cancelled = *self.cancel.borrow();
             tokio::select! {
                 command = rx.recv(), if close_deadline.is_none() => match command {
@@ -472,7 +529,19 @@ impl<T: WriteTransport> Worker<T> {
                         closers.push(reply);
                         close_deadline = Some(self.begin_close(&mut rx, &mut closers));
                     }
-                    Some(command) => self.handle(command, &mut closers),
+                    Some(command) => {
+                        // Everything already sent is taken before deciding what to send: a
+                        // producer that filled the buffer must not see its first line go alone.
+                        self.handle(command, &mut closers);
+                        while let Ok(command) = rx.try_recv() {
+                            if let Command::Close(reply) = command {
+                                closers.push(reply);
+                                close_deadline = Some(self.begin_close(&mut rx, &mut closers));
+                                break;
+                            }
+                            self.handle(command, &mut closers);
+                        }
+                    }
                     None => {
                         dropped = true;
                         let outstanding = self.outstanding_lines();
@@ -489,15 +558,12 @@ impl<T: WriteTransport> Worker<T> {
                 Some(joined) = self.jobs.join_next_with_id(), if !self.jobs.is_empty() => {
                     self.finish(joined);
                 }
-                () = sleep_until(next_flush), if next_flush.is_some() => {
-                    let now = Instant::now();
-                    self.cut_where(|g| g.deadline <= now);
-                }
+                () = sleep_until(next_due), if next_due.is_some() => {}
                 () = sleep_until(close_deadline), if close_deadline.is_some() && !cancelled => {
                     self.abandon();
                 }
-                // Unreachable by construction (after the cancel nothing is queued, so pending
-                // batches are running jobs); kept so that no state can spin or lose lines.
+                // Unreachable by construction (after the cancel nothing waits in a group, so
+                // what is left are running jobs); kept so that no state can spin or lose lines.
                 else => self.abandon(),
             }
         }
@@ -525,16 +591,17 @@ impl<T: WriteTransport> Worker<T> {
                 lines,
             } => self.add(params, data, lines),
             Command::Flush(reply) => {
-                self.cut_where(|_| true);
-                self.flush_waiters.push((self.next_id, reply));
+                self.flush_upto = self.next_seq;
+                self.flush_waiters.push((self.next_seq, reply));
             }
             Command::Close(reply) => closers.push(reply),
-            Command::NeedRoom => self.cut_where(|_| true),
+            Command::NeedRoom => self.room_requested = true,
+            Command::Wake => {}
         }
     }
 
-    /// Stops taking commands (those already sent are still handled), sends everything
-    /// buffered, and returns the close deadline.
+    /// Stops taking commands (those already sent are still handled), makes everything
+    /// buffered due, and returns the close deadline.
     fn begin_close(
         &mut self,
         rx: &mut mpsc::UnboundedReceiver<Command>,
@@ -546,7 +613,7 @@ impl<T: WriteTransport> Worker<T> {
         while let Ok(command) = rx.try_recv() {
             self.handle(command, closers);
         }
-        self.cut_where(|_| true);
+        self.flush_upto = u64::MAX;
         Instant::now() + self.options.max_close_wait
     }
 
@@ -554,90 +621,114 @@ impl<T: WriteTransport> Worker<T> {
         self.shared.max_lines - self.shared.lines.available_permits()
     }
 
-    /// Appends lines to their target's group, cutting batches as they fill up.
-    fn add(&mut self, params: WriteParams, mut data: Bytes, mut count: usize) {
-        let max_lines = self.options.batch_size;
-        let max_bytes = self.options.max_batch_bytes;
-        let flush_interval = self.options.flush_interval;
-        let group = self.groups.entry(params.clone()).or_insert_with(|| Group {
-            buf: BytesMut::new(),
-            lines: 0,
-            deadline: Instant::now() + flush_interval,
-        });
-        let mut full = Vec::new();
-        while !data.is_empty() {
-            if group.lines == 0 {
-                group.deadline = Instant::now() + flush_interval;
-            }
-            let room_lines = max_lines - group.lines;
-            let room_bytes = max_bytes.saturating_sub(group.buf.len());
-            let (len, n) = if count > 0 && count <= room_lines && data.len() <= room_bytes {
-                (data.len(), count)
-            } else if group.lines > 0 && lines::first_line_len(&data) > room_bytes {
-                // The next line does not fit: send what the group has first.
-                (0, 0)
-            } else {
-                lines::prefix(&data, room_lines, room_bytes)
-            };
-            if group.lines == 0 && (n >= max_lines || len >= max_bytes) {
-                // A whole batch straight from the written data: no copy.
-                full.push((data.split_to(len), n));
-                count = count.saturating_sub(n);
-                continue;
-            }
-            group.buf.extend_from_slice(&data.split_to(len));
-            group.lines += n;
-            count = count.saturating_sub(n);
-            let full_now = n == 0 || group.lines >= max_lines || group.buf.len() >= max_bytes;
-            if full_now && group.lines > 0 {
-                full.push((group.buf.split().freeze(), group.lines));
-                group.lines = 0;
-            }
+    /// Appends a write's lines to their target's group.
+    fn add(&mut self, params: WriteParams, data: Bytes, lines: usize) {
+        if data.is_empty() {
+            return;
         }
-        for (data, lines) in full {
-            self.enqueue(params.clone(), data, lines);
-        }
-        if self.groups.get(&params).is_some_and(|g| g.lines == 0) {
-            self.groups.remove(&params);
-        }
-    }
-
-    /// Cuts the groups matching `which` into batches.
-    fn cut_where(&mut self, which: impl Fn(&Group) -> bool) {
-        let keys: Vec<WriteParams> = self
-            .groups
-            .iter()
-            .filter(|(_, g)| which(g))
-            .map(|(k, _)| k.clone())
-            .collect();
-        for key in keys {
-            if let Some(mut group) = self.groups.remove(&key)
-                && group.lines > 0
-            {
-                let data = group.buf.split().freeze();
-                self.enqueue(key, data, group.lines);
-            }
-        }
-    }
-
-    fn enqueue(&mut self, params: WriteParams, data: Bytes, lines: usize) {
-        let id = self.next_id;
-        self.next_id += 1;
-        self.pending.insert(id);
-        self.queue.push_back(Batch {
-            id,
-            params,
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let group = self.groups.entry(params).or_default();
+        group.lines += lines;
+        group.bytes += data.len();
+        group.chunks.push_back(Chunk {
             data,
             lines,
+            seq,
+            deadline: Instant::now() + self.options.flush_interval,
         });
     }
 
+    /// Whether a group's lines should go with the next free slot.
+    fn due(&self, group: &Group, now: Instant) -> bool {
+        group.chunks.front().is_some_and(|oldest| {
+            group.lines >= self.options.batch_size
+                || group.bytes >= self.options.max_batch_bytes
+                || oldest.deadline <= now
+                || oldest.seq < self.flush_upto
+        })
+    }
+
+    /// Takes everything a group holds, up to `max_batch_bytes` (at least one line), as one
+    /// batch: the written bytes themselves when they came in one write, else one copy.
+    fn take(&mut self, params: &WriteParams) -> Option<Batch> {
+        let max_bytes = self.options.max_batch_bytes;
+        let group = self.groups.get_mut(params)?;
+        let seq = group.chunks.front()?.seq;
+        let mut parts: Vec<Bytes> = Vec::new();
+        let (mut bytes, mut lines) = (0usize, 0usize);
+        while let Some(chunk) = group.chunks.front_mut() {
+            let room = max_bytes.saturating_sub(bytes);
+            if chunk.data.len() <= room {
+                bytes += chunk.data.len();
+                lines += chunk.lines;
+                parts.push(std::mem::take(&mut chunk.data));
+                group.chunks.pop_front();
+                continue;
+            }
+            // Part of this write fits (always at least one line in an empty batch).
+            let (len, n) = lines::prefix(&chunk.data, usize::MAX, room.max(1));
+            if len == 0 || (bytes > 0 && len > room) {
+                break;
+            }
+            parts.push(chunk.data.split_to(len));
+            chunk.lines = chunk.lines.saturating_sub(n);
+            bytes += len;
+            lines += n;
+            break;
+        }
+        group.lines = group.lines.saturating_sub(lines);
+        group.bytes -= bytes;
+        if group.chunks.is_empty() {
+            self.groups.remove(params);
+        }
+        let data = match parts.len() {
+            1 => parts.pop().unwrap_or_default(),
+            _ => {
+                let mut buf = BytesMut::with_capacity(bytes);
+                for part in &parts {
+                    buf.extend_from_slice(part);
+                }
+                buf.freeze()
+            }
+        };
+        Some(Batch {
+            seq,
+            params: params.clone(),
+            data,
+            lines,
+        })
+    }
+
+    /// Fills the free request slots with due groups, oldest write first. A caller waiting
+    /// for room with nothing in flight gets the fullest group sent, since no room can free
+    /// up otherwise.
     fn start_jobs(&mut self) {
         if *self.cancel.borrow() {
             return;
         }
+        let stuck = (self.room_requested || self.shared.starved()) && self.jobs.is_empty();
+        self.room_requested = false;
+        let mut force = stuck;
         while self.jobs.len() < self.options.max_in_flight {
-            let Some(batch) = self.queue.pop_front() else {
+            let now = Instant::now();
+            let due = self
+                .groups
+                .iter()
+                .filter(|(_, g)| self.due(g, now))
+                .min_by_key(|(_, g)| g.chunks.front().map_or(u64::MAX, |c| c.seq))
+                .map(|(p, _)| p.clone());
+            let next = match due {
+                Some(params) => Some(params),
+                None if force => self
+                    .groups
+                    .iter()
+                    .max_by_key(|(_, g)| g.bytes)
+                    .map(|(p, _)| p.clone()),
+                None => None,
+            };
+            force = false;
+            let Some(batch) = next.and_then(|params| self.take(&params)) else {
                 break;
             };
             let job = self.job.clone();
@@ -672,7 +763,6 @@ impl<T: WriteTransport> Worker<T> {
 
     /// Records a batch's outcome and frees its room in the buffer.
     fn resolve(&mut self, batch: &Batch, outcome: &Outcome) {
-        self.pending.remove(&batch.id);
         self.totals.accepted_lines += outcome.accepted;
         self.totals.failed_lines += outcome.failed;
         self.totals.abandoned_lines += outcome.abandoned;
@@ -680,41 +770,50 @@ impl<T: WriteTransport> Worker<T> {
         self.shared.bytes.add_permits(batch.data.len());
     }
 
-    /// `max_close_wait` ran out: running jobs give up (they see the cancel signal), queued
-    /// batches go to the error callback.
+    /// `max_close_wait` ran out: running jobs give up (they see the cancel signal), lines
+    /// still waiting in groups go to the error callback.
     fn abandon(&mut self) {
         let _ = self.cancel.send(true);
-        while let Some(batch) = self.queue.pop_front() {
-            let err = Error::new(
-                ErrorKind::Closed,
-                format!(
-                    "the writer closed: max_close_wait ({:?}) ran out before this batch was sent",
-                    self.options.max_close_wait
-                ),
-            );
-            self.job
-                .fail(&batch.params, &batch.data, batch.lines, 1, &err);
-            let lines = batch.lines as u64;
-            self.resolve(
-                &batch,
-                &Outcome {
-                    accepted: 0,
-                    failed: lines,
-                    abandoned: lines,
-                },
-            );
+        let keys: Vec<WriteParams> = self.groups.keys().cloned().collect();
+        for params in keys {
+            while let Some(batch) = self.take(&params) {
+                let err = Error::new(
+                    ErrorKind::Closed,
+                    format!(
+                        "the writer closed: max_close_wait ({:?}) ran out before these lines were sent",
+                        self.options.max_close_wait
+                    ),
+                );
+                self.job
+                    .fail(&batch.params, &batch.data, batch.lines, 1, &err);
+                let lines = batch.lines as u64;
+                self.resolve(
+                    &batch,
+                    &Outcome {
+                        accepted: 0,
+                        failed: lines,
+                        abandoned: lines,
+                    },
+                );
+            }
         }
     }
 
+    /// Answers the flushes whose writes are all delivered or handed back.
     fn answer_flushes(&mut self) {
-        let first_pending = self.pending.first().copied();
+        let oldest_unresolved = self
+            .groups
+            .values()
+            .filter_map(|g| g.chunks.front().map(|c| c.seq))
+            .chain(self.running.values().map(|b| b.seq))
+            .min();
         let totals = FlushSummary {
             accepted_lines: self.totals.accepted_lines,
             failed_lines: self.totals.failed_lines,
         };
         let waiters = std::mem::take(&mut self.flush_waiters);
         for (target, reply) in waiters {
-            if first_pending.is_none_or(|id| id >= target) || reply.is_closed() {
+            if oldest_unresolved.is_none_or(|seq| seq >= target) || reply.is_closed() {
                 let _ = reply.send(totals);
             } else {
                 self.flush_waiters.push((target, reply));

@@ -45,6 +45,17 @@ impl WriteObserver for Recorder {
     }
 }
 
+/// The lines of each successful request, in order.
+fn batch_sizes(recorder: &Recorder) -> Vec<usize> {
+    recorder
+        .success_data
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|d| d.lines().count())
+        .collect()
+}
+
 pub(crate) fn fast() -> WriteOptions {
     WriteOptions::default()
         .flush_interval(Duration::from_millis(20))
@@ -61,7 +72,8 @@ fn point(i: i64) -> Point {
 async fn batches_land_and_are_reported() {
     let emulator = emulator().await;
     let recorder = Arc::new(Recorder::default());
-    // A long flush interval, so that only batch_size cuts batches: exactly 10 requests.
+    // A long flush interval, so that only batch_size makes requests go: every request but
+    // the one the flush sends holds at least batch_size lines, so at most 10 requests.
     let sized = Writer::new(
         transport(&emulator),
         fast()
@@ -75,7 +87,13 @@ async fn batches_land_and_are_reported() {
     }
     let flushed = sized.flush().await.expect("flush");
     assert_eq!(flushed.accepted_lines, 1000);
-    assert_eq!(emulator.stats().write_requests, 10);
+    let requests = emulator.stats().write_requests;
+    assert!((1..=10).contains(&requests), "{requests} requests");
+    let sizes = batch_sizes(&recorder);
+    assert!(
+        sizes[..sizes.len() - 1].iter().all(|&n| n >= 100),
+        "only the flush sends less than batch_size: {sizes:?}"
+    );
     assert_eq!(count(&emulator, "batch", "m").await, 1000);
     let summary = sized.close().await.expect("close");
     assert_eq!((summary.accepted_lines, summary.failed_lines), (1000, 0));
@@ -717,4 +735,98 @@ async fn a_refused_try_write_sends_partial_batches_at_once() {
     let summary = writer.close().await.expect("close");
     assert_eq!((summary.accepted_lines, summary.failed_lines), (1200, 0));
     assert_eq!(count(&emulator, "tryfull", "m").await, 1200);
+}
+
+/// An emulator that answers sync writes at its next WAL flush, as Core does.
+async fn slow_wal_emulator(flush: Duration) -> influxdb3_emulator::EmulatorHandle {
+    Emulator::builder()
+        .token(TOKEN)
+        .wal_flush_interval(flush)
+        .start()
+        .await
+        .expect("emulator")
+}
+
+/// Under backpressure against a server that answers at its WAL flush, requests get fuller,
+/// never smaller: no request below batch_size leaves while lines wait (only the close sends
+/// the rest), and each takes everything waiting (group commit), so there are far fewer
+/// requests than lines / batch_size.
+#[tokio::test]
+async fn backpressure_and_latency_make_requests_fuller_not_smaller() {
+    let emulator = slow_wal_emulator(Duration::from_millis(100)).await;
+    let recorder = Arc::new(Recorder::default());
+    let writer = Writer::new(
+        transport(&emulator),
+        fast()
+            .batch_size(1_000)
+            .flush_interval(Duration::from_secs(60))
+            .max_buffered_lines(20_000),
+        recorder.clone(),
+    );
+    let params = WriteParams::new("fuller");
+    let total = 60_000i64;
+    for i in 0..total {
+        writer.write(&params, &point(i)).await.expect("write");
+    }
+    let summary = writer.close().await.expect("close");
+    assert_eq!(
+        (summary.accepted_lines, summary.failed_lines),
+        (total as u64, 0)
+    );
+    assert_eq!(count(&emulator, "fuller", "m").await, total as u64);
+    let sizes = batch_sizes(&recorder);
+    assert!(
+        sizes[..sizes.len() - 1].iter().all(|&n| n >= 1_000),
+        "a request below batch_size left while lines were waiting: {sizes:?}"
+    );
+    let requests = emulator.stats().write_requests;
+    assert_eq!(requests as usize, sizes.len());
+    assert!(
+        requests <= 30,
+        "group commit: {requests} requests for {total} lines (batch_size 1000): {sizes:?}"
+    );
+}
+
+/// With one request in flight (the default) the order of writes is kept, also across group
+/// commits: the last value written to a series and time is the one stored.
+#[tokio::test]
+async fn one_in_flight_keeps_the_order_of_writes() {
+    let emulator = slow_wal_emulator(Duration::from_millis(50)).await;
+    let writer = Writer::new(transport(&emulator), fast().batch_size(300), ());
+    let params = WriteParams::new("order");
+    for i in 0..5_000 {
+        let line = format!("m,k=v v={i}i 1");
+        writer.write(&params, line.as_str()).await.expect("write");
+    }
+    writer.close().await.expect("close");
+    let rows = crate::common::query(&emulator, "order", "SELECT v FROM m").await;
+    assert_eq!(rows.len(), 1, "one series and time is one row: {rows:?}");
+    assert_eq!(rows[0]["v"], 4_999);
+}
+
+/// A flush sends what waits at once (below batch_size) and waits for it, also against a
+/// server answering at its WAL flush.
+#[tokio::test]
+async fn flush_sends_partial_groups_at_once() {
+    let emulator = slow_wal_emulator(Duration::from_millis(50)).await;
+    let writer = Writer::new(
+        transport(&emulator),
+        fast()
+            .batch_size(10_000)
+            .flush_interval(Duration::from_secs(60)),
+        (),
+    );
+    for i in 0..10 {
+        writer
+            .write(&WriteParams::new("flushed"), &point(i))
+            .await
+            .expect("write");
+    }
+    let flushed = tokio::time::timeout(Duration::from_secs(5), writer.flush())
+        .await
+        .expect("the flush does not wait for flush_interval")
+        .expect("flush");
+    assert_eq!(flushed.accepted_lines, 10);
+    assert_eq!(count(&emulator, "flushed", "m").await, 10);
+    writer.close().await.expect("close");
 }
