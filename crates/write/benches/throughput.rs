@@ -16,10 +16,11 @@
 
 use std::time::Duration;
 
-use bytes::Bytes;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use influxdb3_emulator::Emulator;
-use influxdb3_write::{Error, HttpTransport, WriteOptions, WriteParams, WriteTransport, Writer};
+use influxdb3_write::{
+    Body, Error, HttpTransport, WriteOptions, WriteParams, WriteTransport, Writer,
+};
 
 const LINES: usize = 100_000;
 const PER_WRITE: usize = 1_000;
@@ -66,7 +67,7 @@ async fn run<T: WriteTransport>(transport: T, in_flight: usize, chunks: &[String
 struct Discard;
 
 impl WriteTransport for Discard {
-    async fn send(&self, _params: &WriteParams, body: Bytes) -> Result<(), Error> {
+    async fn send(&self, _params: &WriteParams, body: Body) -> Result<(), Error> {
         std::hint::black_box(body);
         Ok(())
     }

@@ -81,6 +81,6 @@ pub use crate::options::WriteOptions;
 pub use crate::params::{Endpoint, WriteParams};
 pub use crate::sync::{MAX_REQUEST_BYTES, WriteOutcome, write_now};
 pub use crate::transport::{
-    AuthScheme, HttpTransport, HttpTransportBuilder, ServerInfo, WriteTransport,
+    AuthScheme, Body, HttpTransport, HttpTransportBuilder, ServerInfo, WriteTransport,
 };
 pub use crate::writer::{CloseSummary, FlushSummary, Writer};

@@ -68,7 +68,7 @@ pub(crate) async fn write_in_requests<T: WriteTransport>(
     while !body.is_empty() {
         let (len, count) = lines::prefix(&body, usize::MAX, max_request_bytes);
         let chunk = body.split_to(len);
-        if let Err(err) = transport.send(params, chunk).await {
+        if let Err(err) = transport.send(params, chunk.into()).await {
             return Err(offset_error(err, outcome));
         }
         outcome.requests += 1;

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::future::Future;
 use std::io::Write as _;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -28,26 +28,26 @@ use crate::{Endpoint, Error, ErrorKind, WriteParams};
 /// comment lines, so the server's line N is the body's line N.
 ///
 /// ```
-/// use bytes::Bytes;
-/// use influxdb3_write::{Error, WriteParams, WriteTransport};
+/// use influxdb3_write::{Body, Error, WriteParams, WriteTransport};
 ///
 /// /// Prints bodies instead of sending them.
 /// struct Print;
 ///
 /// impl WriteTransport for Print {
-///     async fn send(&self, params: &WriteParams, body: Bytes) -> Result<(), Error> {
-///         println!("{}: {} bytes", params.database, body.len());
+///     async fn send(&self, params: &WriteParams, body: Body) -> Result<(), Error> {
+///         println!("{}: {} bytes", params.database, body.bytes().len());
 ///         Ok(())
 ///     }
 /// }
 /// ```
 pub trait WriteTransport: Send + Sync + 'static {
     /// Writes `body` with `params`. A 2xx response is `Ok`; anything else is an [`Error`]
-    /// whose line numbers count the lines of `body`.
+    /// whose line numbers count the lines of `body`. The same `body` (a cheap clone) is
+    /// passed again when a request is retried.
     fn send(
         &self,
         params: &WriteParams,
-        body: Bytes,
+        body: Body,
     ) -> impl Future<Output = Result<(), Error>> + Send;
 }
 
@@ -55,9 +55,52 @@ impl<T: WriteTransport> WriteTransport for Arc<T> {
     fn send(
         &self,
         params: &WriteParams,
-        body: Bytes,
+        body: Body,
     ) -> impl Future<Output = Result<(), Error>> + Send {
         (**self).send(params, body)
+    }
+}
+
+/// One request body: its line protocol, and its gzip form once a transport has made it, so
+/// that a batch that is retried is compressed once, not once per attempt. Clones share both.
+#[derive(Clone, Debug, Default)]
+pub struct Body {
+    data: Bytes,
+    gzipped: Arc<OnceLock<Bytes>>,
+}
+
+impl Body {
+    /// A body of complete line protocol (every line ends with `\n`).
+    pub fn new(data: Bytes) -> Self {
+        Body {
+            data,
+            gzipped: Arc::default(),
+        }
+    }
+
+    /// The line protocol.
+    pub fn bytes(&self) -> &Bytes {
+        &self.data
+    }
+
+    /// The gzip form of the body: made by `compress` on first use, then shared by every
+    /// clone of this body.
+    pub fn gzipped(
+        &self,
+        compress: impl FnOnce(&[u8]) -> Result<Bytes, Error>,
+    ) -> Result<Bytes, Error> {
+        if let Some(done) = self.gzipped.get() {
+            return Ok(done.clone());
+        }
+        let made = compress(&self.data)?;
+        // Another clone may have raced to the same result: either copy is the same bytes.
+        Ok(self.gzipped.get_or_init(|| made).clone())
+    }
+}
+
+impl From<Bytes> for Body {
+    fn from(data: Bytes) -> Self {
+        Body::new(data)
     }
 }
 
@@ -195,18 +238,19 @@ impl HttpTransport {
         url
     }
 
-    async fn send_inner(&self, params: &WriteParams, body: Bytes) -> Result<(), Error> {
+    async fn send_inner(&self, params: &WriteParams, body: Body) -> Result<(), Error> {
         params.validate()?;
-        if body.is_empty() {
+        let lines = body.bytes();
+        if lines.is_empty() {
             return Ok(());
         }
         let inner = &*self.inner;
         let url = self.url_for(params);
-        let gzip = inner.gzip_threshold > 0 && body.len() >= inner.gzip_threshold;
+        let gzip = inner.gzip_threshold > 0 && lines.len() >= inner.gzip_threshold;
         let payload = if gzip {
-            gzip_body(&body)?
+            body.gzipped(gzip_body)?
         } else {
-            body.clone()
+            lines.clone()
         };
         let mut headers = HeaderMap::new();
         headers.insert(
@@ -216,7 +260,7 @@ impl HttpTransport {
         if gzip {
             headers.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
         }
-        self.exchange(Method::POST, &url, headers, payload, &body)
+        self.exchange(Method::POST, &url, headers, payload, lines)
             .await
             .map(drop)
     }
@@ -378,7 +422,7 @@ impl WriteTransport for HttpTransport {
     fn send(
         &self,
         params: &WriteParams,
-        body: Bytes,
+        body: Body,
     ) -> impl Future<Output = Result<(), Error>> + Send {
         self.send_inner(params, body)
     }
@@ -743,6 +787,21 @@ fn parse_host(host: &str) -> Result<Url, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_body_is_compressed_once_for_all_its_clones() {
+        let calls = std::sync::atomic::AtomicUsize::new(0);
+        let body = Body::new(Bytes::from_static(b"m v=1 1\n"));
+        let retry = body.clone();
+        let compress = |data: &[u8]| {
+            calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            gzip_body(data)
+        };
+        let first = body.gzipped(compress).unwrap();
+        let again = retry.gzipped(compress).unwrap();
+        assert_eq!(first, again);
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1);
+    }
     use influxdb3_lp::Precision;
 
     #[test]

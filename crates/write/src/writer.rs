@@ -896,6 +896,8 @@ impl<T: WriteTransport> JobContext<T> {
         // "too large" answer replaces a part with smaller ones.
         let mut parts = vec![(batch.data.clone(), batch.lines, 0u32)];
         while let Some((data, lines, splits)) = parts.pop() {
+            // One body for every attempt of this part: compressed once, not per retry.
+            let body = crate::Body::new(data.clone());
             let started = Instant::now();
             let mut attempt = 1u32;
             let mut last_error: Option<Error> = None;
@@ -908,7 +910,7 @@ impl<T: WriteTransport> JobContext<T> {
                     break;
                 }
                 let result = tokio::select! {
-                    r = self.transport.send(params, data.clone()) => r,
+                    r = self.transport.send(params, body.clone()) => r,
                     _ = cancelled.wait_for(|c| *c) => {
                         let err = closed_error(last_error.as_ref(), true);
                         self.fail(params, &data, lines, attempt, &err);

@@ -202,7 +202,7 @@ async fn auth_errors_and_schemes() {
     let none = HttpTransport::builder(emulator.url())
         .build()
         .expect("transport");
-    let err = none.send(&params, data.clone()).await.unwrap_err();
+    let err = none.send(&params, data.clone().into()).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Http);
     assert_eq!(err.status().map(|s| s.as_u16()), Some(401));
     // Core 3.6.0 answers 401 with an empty body: the status text stands in.
@@ -213,7 +213,7 @@ async fn auth_errors_and_schemes() {
         .token("apiv3_wrong")
         .build()
         .expect("transport");
-    let err = wrong.send(&params, data.clone()).await.unwrap_err();
+    let err = wrong.send(&params, data.clone().into()).await.unwrap_err();
     assert_eq!(err.status().map(|s| s.as_u16()), Some(401));
     assert!(!err.to_string().contains("apiv3_wrong"));
     assert!(!format!("{err:?}").contains("apiv3_wrong"));
@@ -223,7 +223,10 @@ async fn auth_errors_and_schemes() {
         .token("two parts")
         .build()
         .expect("transport");
-    let err = malformed.send(&params, data.clone()).await.unwrap_err();
+    let err = malformed
+        .send(&params, data.clone().into())
+        .await
+        .unwrap_err();
     assert_eq!(err.status().map(|s| s.as_u16()), Some(400));
     assert!(
         err.message().contains("Authorization header was malformed"),
@@ -237,7 +240,10 @@ async fn auth_errors_and_schemes() {
         .build()
         .expect("transport");
     emulator.record_bodies(true);
-    bearer.send(&params, data).await.expect("bearer works");
+    bearer
+        .send(&params, data.into())
+        .await
+        .expect("bearer works");
     assert_eq!(emulator.stats().writes[0].header("x-custom"), Some("yes"));
 }
 
@@ -318,7 +324,10 @@ async fn retry_after_in_both_forms_and_405_hint() {
         1,
         WriteFault::new(429, "slow down").retry_after(RetryAfter::Seconds(7)),
     );
-    let err = transport.send(&params, data.clone()).await.unwrap_err();
+    let err = transport
+        .send(&params, data.clone().into())
+        .await
+        .unwrap_err();
     assert_eq!(err.retry_after(), Some(Duration::from_secs(7)));
     assert!(err.is_retryable());
     assert_eq!(err.message(), "slow down");
@@ -328,7 +337,10 @@ async fn retry_after_in_both_forms_and_405_hint() {
         1,
         WriteFault::new(503, "").retry_after(RetryAfter::HttpDate(at)),
     );
-    let err = transport.send(&params, data.clone()).await.unwrap_err();
+    let err = transport
+        .send(&params, data.clone().into())
+        .await
+        .unwrap_err();
     let after = err.retry_after().expect("a Retry-After");
     assert!(
         after > Duration::from_secs(27) && after <= Duration::from_secs(30),
@@ -338,7 +350,7 @@ async fn retry_after_in_both_forms_and_405_hint() {
     assert!(err.headers().contains_key("retry-after"));
 
     emulator.faults().fail_writes(1, WriteFault::new(405, ""));
-    let err = transport.send(&params, data).await.unwrap_err();
+    let err = transport.send(&params, data.into()).await.unwrap_err();
     assert!(
         err.message().contains("does not provide /api/v2/write"),
         "{err}"
@@ -361,7 +373,7 @@ async fn timeouts_and_refused_connections() {
         .build()
         .expect("transport");
     let err = slow
-        .send(&WriteParams::new("t"), body(&["m v=1"]))
+        .send(&WriteParams::new("t"), body(&["m v=1"]).into())
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Timeout);
@@ -374,7 +386,7 @@ async fn timeouts_and_refused_connections() {
         .build()
         .expect("transport");
     let err = refused
-        .send(&WriteParams::new("t"), body(&["m v=1"]))
+        .send(&WriteParams::new("t"), body(&["m v=1"]).into())
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Connect);
@@ -401,7 +413,10 @@ async fn tls_verification_is_on_unless_turned_off() {
         .token(TOKEN)
         .build()
         .expect("transport");
-    let err = default.send(&params, body(&["m v=1 1"])).await.unwrap_err();
+    let err = default
+        .send(&params, body(&["m v=1 1"]).into())
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Connect);
     assert!(
         err.to_string().to_lowercase().contains("certificate"),
@@ -414,7 +429,7 @@ async fn tls_verification_is_on_unless_turned_off() {
         .build()
         .expect("transport");
     trusted
-        .send(&params, body(&["m v=1 1"]))
+        .send(&params, body(&["m v=1 1"]).into())
         .await
         .expect("trusted root");
 
@@ -424,7 +439,7 @@ async fn tls_verification_is_on_unless_turned_off() {
         .build()
         .expect("transport");
     danger
-        .send(&params, body(&["m v=2 2"]))
+        .send(&params, body(&["m v=2 2"]).into())
         .await
         .expect("no verification");
     assert_eq!(emulator.stats().lines_accepted("tls"), 2);
@@ -477,7 +492,7 @@ async fn mutual_tls_writes_need_the_client_identity() {
         .build()
         .expect("transport");
     with_identity
-        .send(&params, body(&["m v=1 1"]))
+        .send(&params, body(&["m v=1 1"]).into())
         .await
         .expect("a write with the client certificate");
 
@@ -486,7 +501,10 @@ async fn mutual_tls_writes_need_the_client_identity() {
         .tls_root_certificates_pem(ca.clone())
         .build()
         .expect("transport");
-    let err = without.send(&params, body(&["m v=2 2"])).await.unwrap_err();
+    let err = without
+        .send(&params, body(&["m v=2 2"]).into())
+        .await
+        .unwrap_err();
     // The server's `CertificateRequired` alert may arrive before or after the request is
     // sent, so the message varies; the kind does not.
     assert_eq!(err.kind(), ErrorKind::Connect, "{err}");
