@@ -156,14 +156,13 @@ async fn read_prefix(
 /// ```no_run
 /// # async fn run() -> Result<(), influxdb3_write::Error> {
 /// use bytes::Bytes;
-/// use influxdb3_write::{HttpTransport, WriteParams, WriteTransport};
+/// use influxdb3_write::{Body, HttpTransport, WriteParams, WriteTransport};
 ///
 /// let transport = HttpTransport::builder("http://localhost:8181")
 ///     .token("apiv3_...")
 ///     .build()?;
-/// transport
-///     .send(&WriteParams::new("sensors"), Bytes::from_static(b"home,room=kitchen temp=21.5\n"))
-///     .await?;
+/// let body = Body::new(Bytes::from_static(b"home,room=kitchen temp=21.5\n"));
+/// transport.send(&WriteParams::new("sensors"), body).await?;
 /// # Ok(())
 /// # }
 /// ```
