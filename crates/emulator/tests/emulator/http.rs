@@ -130,7 +130,10 @@ async fn health_ping_options_and_unknown_paths() {
     assert_eq!(body["version"], "3.6.0");
     assert_eq!(body["process_id"].as_str().map(str::len), Some(36));
     // 3.6.0's keys, in its order, and no product_name.
-    assert!(ping.body.starts_with("{\"version\":\"3.6.0\",\"revision\":"));
+    assert!(
+        ping.body
+            .starts_with("{\"version\":\"3.6.0\",\"revision\":")
+    );
     assert!(!ping.body.contains("product_name"));
 
     let options = send(

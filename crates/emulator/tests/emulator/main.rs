@@ -7,5 +7,5 @@ mod conformance;
 mod flight;
 mod flight_gzip;
 mod http;
-mod wal;
 mod query_limits;
+mod wal;
