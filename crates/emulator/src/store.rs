@@ -411,10 +411,7 @@ impl Store {
         }
         let tables = catalog.table_count();
         if tables >= self.limits.tables {
-            return Err(StoreError::Limit(format!(
-                "Update to schema would exceed number of tables limit: attempted to create table but already have {tables} table(s) (limit: {})",
-                self.limits.tables
-            )));
+            return Err(StoreError::Limit(tables_limit(self.limits.tables)));
         }
         if tags.len() + fields.len() > self.limits.columns {
             return Err(StoreError::Limit(format!(
@@ -560,10 +557,7 @@ fn stage_row(
             .count();
         let current = existing_tables + new_tables;
         if current >= limits.tables {
-            return Err(format!(
-                "Update to schema would exceed number of tables limit: attempted to create table but already have {current} table(s) (limit: {})",
-                limits.tables
-            ));
+            return Err(tables_limit(limits.tables));
         }
     }
     let table_exists = table.is_some() || is_staged;
@@ -636,6 +630,11 @@ fn stage_row(
     }
     stage.rows.push((values, row.time));
     Ok(())
+}
+
+/// 3.6.0's message for the table limit (worded like its column-limit message).
+fn tables_limit(limit: usize) -> String {
+    format!("Update to schema would exceed number of tables limit of {limit} tables")
 }
 
 /// Rejects a field key that appears twice in one line, in the server's words. A repeated tag
@@ -1144,7 +1143,10 @@ mod tests {
             )
             .unwrap();
         assert_eq!(s.lines_stored, 2);
-        assert!(s.errors[0].message.starts_with("Update to schema would exceed number of tables limit: attempted to create table but already have 2 table(s) (limit: 2)"));
+        assert_eq!(
+            s.errors[0].message,
+            "Update to schema would exceed number of tables limit of 2 tables"
+        );
         assert_eq!(
             s.errors[1].message,
             "Update to schema would exceed number of columns per table limit of 2 columns"
