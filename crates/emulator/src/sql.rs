@@ -32,6 +32,7 @@ use serde_json::Value;
 use crate::influxql::{self, Translation};
 use crate::state::DatabaseSnapshot;
 
+mod functions;
 pub(crate) mod limits;
 mod system;
 pub(crate) mod view;
@@ -728,8 +729,16 @@ fn session(snapshot: &DatabaseSnapshot) -> Result<SessionContext, QueryError> {
         .with_information_schema(true)
         .with_target_partitions(1);
     let runtime = limits::runtime().map_err(QueryError::planning)?;
-    let ctx = SessionContext::new_with_config_rt(config, runtime);
+    let mut state = datafusion::execution::SessionStateBuilder::new()
+        .with_config(config)
+        .with_runtime_env(runtime)
+        .with_default_features();
+    if let Some(planners) = state.expr_planners() {
+        planners.insert(0, Arc::new(functions::Planner));
+    }
+    let ctx = SessionContext::new_with_state(state.build());
     limits::register(&ctx);
+    functions::register(&ctx);
     system::register(&ctx, "public").map_err(QueryError::planning)?;
     for table in &snapshot.tables {
         let provider = MemTable::try_new(Arc::clone(&table.schema), vec![table.batches.clone()])

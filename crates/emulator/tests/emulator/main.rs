@@ -8,4 +8,5 @@ mod flight;
 mod flight_gzip;
 mod http;
 mod query_limits;
+mod server_shapes;
 mod wal;
