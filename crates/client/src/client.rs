@@ -11,7 +11,7 @@ use influxdb3_query::{
 };
 use influxdb3_write::{
     AuthScheme, CloseSummary, Endpoint, FlushSummary, HttpTransport, ServerInfo, WriteParams,
-    Writer, write_now,
+    Writer, write_encoded_now,
 };
 
 use crate::Error;
@@ -65,6 +65,8 @@ struct Inner {
     accept_partial: bool,
     endpoint: Endpoint,
     default_tags: Vec<(String, String)>,
+    /// An encoder with the default tags escaped once, cloned for every write.
+    encoder: LineEncoder,
     transport: HttpTransport,
     writer: Option<Writer<HttpTransport>>,
     query: QueryClient,
@@ -482,6 +484,15 @@ impl ClientBuilder {
             }
         };
 
+        let encoder = LineEncoder::new(self.precision).with_default_tags(
+            self.write_client_options
+                .default_tags
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str())),
+        );
+        encoder
+            .check_default_tags()
+            .map_err(|e| Error::config(format!("invalid default tag: {e}")))?;
         Ok(Client {
             inner: Arc::new(Inner {
                 host: self.host,
@@ -494,6 +505,7 @@ impl ClientBuilder {
                 } else {
                     Endpoint::V3
                 },
+                encoder,
                 default_tags: std::mem::take(&mut self.write_client_options.default_tags),
                 transport,
                 writer,
@@ -516,7 +528,8 @@ fn is_loopback(url: &url::Url) -> bool {
 /// Lines encoded for one write, with where they go.
 pub(crate) struct Encoded {
     pub(crate) params: WriteParams,
-    pub(crate) body: bytes::Bytes,
+    /// The lines as the encoder wrote and counted them: handed on without another scan.
+    pub(crate) lines: influxdb3_lp::Encoded,
     pub(crate) stats: EncodeStats,
 }
 
@@ -662,7 +675,7 @@ impl Client {
         encode(&mut encoder)?;
         Ok(Encoded {
             stats: encoder.stats(),
-            body: encoder.take(),
+            lines: encoder.take_encoded(),
             params,
         })
     }
@@ -688,18 +701,11 @@ impl Client {
     }
 
     pub(crate) fn encoder(&self, params: &WriteParams, call: &WriteCall) -> LineEncoder {
-        let encoder = LineEncoder::new(params.precision);
-        if self.inner.default_tags.is_empty() && call.tags.is_empty() {
+        let encoder = self.inner.encoder.clone().with_precision(params.precision);
+        if call.tags.is_empty() {
             encoder
         } else {
-            encoder
-                .with_default_tags(
-                    self.inner
-                        .default_tags
-                        .iter()
-                        .map(|(k, v)| (k.as_str(), v.as_str())),
-                )
-                .with_default_tags(call.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            encoder.with_default_tags(call.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         }
     }
 
@@ -710,21 +716,22 @@ impl Client {
         }
         let mut result = WriteResult {
             lines: encoded.stats.lines,
-            bytes: encoded.body.len(),
+            bytes: encoded.lines.bytes().len(),
             requests: 0,
             encoded: encoded.stats,
             batched: self.inner.writer.is_some(),
         };
-        if encoded.body.is_empty() {
+        if encoded.lines.is_empty() {
             return Ok(result);
         }
         match &self.inner.writer {
             Some(writer) => {
-                writer.write(&encoded.params, &encoded.body).await?;
+                writer.write_encoded(&encoded.params, encoded.lines).await?;
             }
             None => {
                 let outcome =
-                    write_now(&self.inner.transport, &encoded.params, encoded.body).await?;
+                    write_encoded_now(&self.inner.transport, &encoded.params, encoded.lines)
+                        .await?;
                 result.requests = outcome.requests;
             }
         }
@@ -874,5 +881,18 @@ mod tests {
                 .build();
         });
         assert!(log.contains("<redacted>@example.com"), "{log}");
+    }
+
+    #[test]
+    fn an_invalid_default_tag_fails_the_build() {
+        let err = Client::builder("http://localhost:8181")
+            .database("db")
+            .default_tags([("site", "north"), ("bad", "line\nbreak")])
+            .build()
+            .unwrap_err();
+        assert!(
+            matches!(&err, Error::Config(m) if m.starts_with("invalid default tag")),
+            "{err}"
+        );
     }
 }

@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use influxdb3_ingest::{BatchSource, FileParserOptions};
 use influxdb3_lp::{EncodeStats, Precision, RecordBatchLines, TableMapping};
 use tokio::sync::mpsc;
@@ -240,7 +239,7 @@ impl WriteFile {
                         rows += batch.num_rows() as u64;
                         let p = source.progress();
                         Ok(Chunk {
-                            body: encoder.take(),
+                            lines: encoder.take_encoded(),
                             rows: batch.num_rows() as u64,
                             stats: diff(encoder.stats(), before),
                             progress: FileProgress {
@@ -282,7 +281,7 @@ impl WriteFile {
             add(&mut report.encoded, chunk.stats);
             let encoded = crate::client::Encoded {
                 params: params.clone(),
-                body: chunk.body,
+                lines: chunk.lines,
                 stats: chunk.stats,
             };
             match client.send(encoded).await {
@@ -324,7 +323,7 @@ impl IntoFuture for WriteFile {
 
 /// One encoded batch of the file.
 struct Chunk {
-    body: Bytes,
+    lines: influxdb3_lp::Encoded,
     rows: u64,
     stats: EncodeStats,
     progress: FileProgress,

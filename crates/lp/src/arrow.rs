@@ -405,7 +405,7 @@ impl<'a> RecordBatchLines<'a> {
                 key: snippet(w[0].0),
             });
         }
-        encoder.check_default_tags(measurement_name)?;
+        encoder.check_default_tags_for(measurement_name)?;
         let defaults = encoder.default_tag_slots();
         let mut tags = Vec::with_capacity(tag_columns.len() + defaults.len());
         let mut d = 0;

@@ -1,6 +1,7 @@
 //! [`LineEncoder`], the [`ToLineProtocol`] trait, escaping and validation.
 
 use std::fmt;
+use std::sync::Arc;
 
 use bytes::Bytes;
 
@@ -322,7 +323,9 @@ pub(crate) struct Mark {
 pub struct LineEncoder {
     pub(crate) buf: Vec<u8>,
     pub(crate) precision: Precision,
-    pub(crate) default_tags: Vec<DefaultTag>,
+    /// Shared by clones: an encoder prepared once with default tags is cloned per write
+    /// without escaping them again.
+    pub(crate) default_tags: Arc<Vec<DefaultTag>>,
     invalid_default: Option<InvalidDefaultTag>,
     pub(crate) line_count: usize,
     pub(crate) stats: EncodeStats,
@@ -367,7 +370,7 @@ impl LineEncoder {
         Self {
             buf: Vec::new(),
             precision,
-            default_tags: Vec::new(),
+            default_tags: Arc::default(),
             invalid_default: None,
             line_count: 0,
             stats: EncodeStats::default(),
@@ -424,9 +427,10 @@ impl LineEncoder {
                 }
                 Some(encoded.into_boxed_slice())
             };
-            match self.default_tags.binary_search_by(|t| t.key.cmp(&key)) {
-                Ok(i) => self.default_tags[i].encoded = encoded,
-                Err(i) => self.default_tags.insert(i, DefaultTag { key, encoded }),
+            let tags = Arc::make_mut(&mut self.default_tags);
+            match tags.binary_search_by(|t| t.key.cmp(&key)) {
+                Ok(i) => tags[i].encoded = encoded,
+                Err(i) => tags.insert(i, DefaultTag { key, encoded }),
             }
         }
         self
@@ -435,6 +439,24 @@ impl LineEncoder {
     /// The precision timestamps are written in.
     pub fn precision(&self) -> Precision {
         self.precision
+    }
+
+    /// The same encoder writing timestamps in `precision` (default tags are kept).
+    pub fn with_precision(mut self, precision: Precision) -> Self {
+        self.precision = precision;
+        self
+    }
+
+    /// Fails with the first invalid default tag given to
+    /// [`with_default_tags`](Self::with_default_tags), which would fail every encode: a way
+    /// to report it once, when a client is configured.
+    ///
+    /// ```
+    /// let encoder = influxdb3_lp::LineEncoder::default().with_default_tags([("ok", "a"), ("bad", "x\ny")]);
+    /// assert!(encoder.check_default_tags().is_err());
+    /// ```
+    pub fn check_default_tags(&self) -> Result<(), Error> {
+        self.check_default_tags_for("(any)")
     }
 
     /// Appends `record`. On error the encoder is left exactly as before the call.
@@ -563,6 +585,16 @@ impl LineEncoder {
         ))
     }
 
+    /// Hands out the encoded lines with their count as an [`Encoded`] (without copying) and
+    /// empties the buffer, like [`take`](Self::take).
+    pub fn take_encoded(&mut self) -> Encoded {
+        let lines = self.line_count;
+        Encoded {
+            bytes: self.take(),
+            lines,
+        }
+    }
+
     /// Empties the buffer and resets the line count and the stats.
     pub fn clear(&mut self) {
         self.buf.clear();
@@ -600,7 +632,7 @@ impl LineEncoder {
 
     /// Fails with the invalid default tag, if there is one.
     #[inline]
-    pub(crate) fn check_default_tags(&self, measurement: &str) -> Result<(), Error> {
+    pub(crate) fn check_default_tags_for(&self, measurement: &str) -> Result<(), Error> {
         match &self.invalid_default {
             None => Ok(()),
             Some(tag) => Err(tag.error(measurement)),
@@ -764,7 +796,7 @@ impl LineEncoder {
     /// Writes the point without the final `\n`; `Ok(false)` when no field was written.
     fn write_point_inner(&mut self, point: &Point) -> Result<bool, Error> {
         let measurement = point.measurement();
-        self.check_default_tags(measurement)?;
+        self.check_default_tags_for(measurement)?;
         self.write_measurement(measurement)?;
 
         let tags = point.tags();
@@ -949,6 +981,48 @@ impl ToLineProtocol for String {
 impl ToLineProtocol for Bytes {
     fn encode_to(&self, encoder: &mut LineEncoder) -> Result<(), Error> {
         encoder.write_line_protocol(self)
+    }
+}
+
+/// Lines a [`LineEncoder`] wrote, with their count: complete line protocol (every line ends
+/// with `\n`, no blank or comment lines), made only by
+/// [`LineEncoder::take_encoded`]. Transports and writers take it as it is, without scanning or
+/// copying the bytes again.
+///
+/// ```
+/// use influxdb3_lp::{LineEncoder, Point};
+///
+/// let mut encoder = LineEncoder::default();
+/// encoder.encode(&Point::new("home").field("temp", 21.5))?;
+/// let encoded = encoder.take_encoded();
+/// assert_eq!((encoded.lines(), encoded.bytes().as_ref()), (1, &b"home temp=21.5\n"[..]));
+/// # Ok::<(), influxdb3_lp::Error>(())
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Encoded {
+    bytes: Bytes,
+    lines: usize,
+}
+
+impl Encoded {
+    /// The line protocol.
+    pub fn bytes(&self) -> &Bytes {
+        &self.bytes
+    }
+
+    /// How many lines it holds.
+    pub fn lines(&self) -> usize {
+        self.lines
+    }
+
+    /// Whether it holds no line.
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+
+    /// The bytes and the line count.
+    pub fn into_parts(self) -> (Bytes, usize) {
+        (self.bytes, self.lines)
     }
 }
 

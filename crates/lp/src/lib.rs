@@ -64,7 +64,7 @@ mod arrow;
 
 #[cfg(feature = "arrow")]
 pub use crate::arrow::{RecordBatchLines, TableMapping};
-pub use crate::encoder::{EncodeStats, LineEncoder, ToLineProtocol, Validated};
+pub use crate::encoder::{EncodeStats, Encoded, LineEncoder, ToLineProtocol, Validated};
 pub use crate::error::Error;
 pub use crate::line::LineBuilder;
 pub use crate::parser::{LineParser, Lines, ParseError, ParsedLine, lines, parse_lines};

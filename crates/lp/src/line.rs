@@ -15,7 +15,7 @@ impl LineEncoder {
     /// [`Point`]: crate::Point
     pub fn line<'a>(&'a mut self, measurement: &'a str) -> Result<LineBuilder<'a>, Error> {
         let mark = self.mark();
-        self.check_default_tags(measurement)?;
+        self.check_default_tags_for(measurement)?;
         self.write_measurement(measurement)
             .inspect_err(|_| self.rollback(mark))?;
         self.last_tag_key.clear();

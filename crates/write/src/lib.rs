@@ -79,7 +79,7 @@ pub use crate::error::{Error, ErrorKind, LineError};
 pub use crate::observer::{BatchContext, Callbacks, WriteObserver};
 pub use crate::options::WriteOptions;
 pub use crate::params::{Endpoint, WriteParams};
-pub use crate::sync::{MAX_REQUEST_BYTES, WriteOutcome, write_now};
+pub use crate::sync::{MAX_REQUEST_BYTES, WriteOutcome, write_encoded_now, write_now};
 pub use crate::transport::{
     AuthScheme, Body, HttpTransport, HttpTransportBuilder, ServerInfo, WriteTransport,
 };

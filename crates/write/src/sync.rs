@@ -57,6 +57,33 @@ pub async fn write_now<T: WriteTransport>(
     write_in_requests(transport, params, body, MAX_REQUEST_BYTES).await
 }
 
+/// Like [`write_now`], for lines a [`LineEncoder`](influxdb3_lp::LineEncoder) already wrote
+/// and counted: a body within [`MAX_REQUEST_BYTES`] goes as it is, without scanning its lines.
+pub async fn write_encoded_now<T: WriteTransport>(
+    transport: &T,
+    params: &WriteParams,
+    lines: influxdb3_lp::Encoded,
+) -> Result<WriteOutcome, Error> {
+    let (body, count) = lines.into_parts();
+    if body.len() > MAX_REQUEST_BYTES {
+        return write_now(transport, params, body).await;
+    }
+    params.validate()?;
+    if body.is_empty() {
+        return Ok(WriteOutcome::default());
+    }
+    let bytes = body.len();
+    transport
+        .send(params, body.into())
+        .await
+        .map_err(|err| offset_error(err, WriteOutcome::default()))?;
+    Ok(WriteOutcome {
+        requests: 1,
+        lines: count,
+        bytes,
+    })
+}
+
 pub(crate) async fn write_in_requests<T: WriteTransport>(
     transport: &T,
     params: &WriteParams,

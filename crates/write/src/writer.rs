@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use influxdb3_lp::{LineEncoder, ToLineProtocol};
+use influxdb3_lp::{Encoded, LineEncoder, ToLineProtocol};
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
 use tokio::sync::{Semaphore, SemaphorePermit, mpsc, oneshot, watch};
@@ -238,7 +238,40 @@ impl<T: WriteTransport> Writer<T> {
         params: &WriteParams,
         record: &R,
     ) -> Result<(), Error> {
-        let (mut data, mut count) = self.encode(params, record)?;
+        let (data, count) = self.encode(params, record)?;
+        self.hand_over(params, data, count).await
+    }
+
+    /// Like [`write`](Self::write), for lines a [`LineEncoder`] already wrote: they are taken
+    /// as they are, without being checked, counted or copied again.
+    ///
+    /// ```no_run
+    /// # async fn run(writer: influxdb3_write::Writer) -> Result<(), influxdb3_write::Error> {
+    /// use influxdb3_lp::{LineEncoder, Point};
+    /// use influxdb3_write::WriteParams;
+    ///
+    /// let mut encoder = LineEncoder::default();
+    /// encoder.encode(&Point::new("home").field("temp", 21.5))?;
+    /// writer.write_encoded(&WriteParams::new("sensors"), encoder.take_encoded()).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn write_encoded(&self, params: &WriteParams, lines: Encoded) -> Result<(), Error> {
+        params.validate()?;
+        if self.tx.is_closed() {
+            return Err(Error::new(ErrorKind::Closed, "the writer is closed"));
+        }
+        let (data, count) = lines.into_parts();
+        self.check_line_sizes(&data)?;
+        self.hand_over(params, data, count).await
+    }
+
+    /// Hands encoded lines to the background task, waiting for room as needed.
+    async fn hand_over(
+        &self,
+        params: &WriteParams,
+        mut data: Bytes,
+        mut count: usize,
+    ) -> Result<(), Error> {
         while !data.is_empty() {
             let whole = count > 0 && count <= self.shared.max_lines;
             let (len, n) = if whole && data.len() <= self.shared.max_bytes {
@@ -359,10 +392,15 @@ impl<T: WriteTransport> Writer<T> {
         encoder.encode(record)?;
         let count = encoder.line_count();
         let data = encoder.take();
-        // A single line must fit the buffer, or it could never be taken.
+        self.check_line_sizes(&data)?;
+        Ok((data, count))
+    }
+
+    /// A single line must fit the buffer, or it could never be taken.
+    fn check_line_sizes(&self, data: &Bytes) -> Result<(), Error> {
         if data.len() > self.shared.max_bytes {
             let mut line_number = 0;
-            for line in lines::iter(&data) {
+            for line in lines::iter(data) {
                 line_number += 1;
                 if line.len() > self.shared.max_bytes {
                     return Err(Error::new(
@@ -377,7 +415,7 @@ impl<T: WriteTransport> Writer<T> {
                 }
             }
         }
-        Ok((data, count))
+        Ok(())
     }
 
     /// Takes `n` permits from `semaphore` (the line or the byte bound), waiting for them if
