@@ -37,10 +37,6 @@ const KNOWN_FAILING: &[&str] = &[
     "auth.v1_query_p_param",
     // DataFusion's parser message lacks the server's `: sql parser error` tail (query side)
     "query_errors.flight_syntax_error",
-    // nullability of a computed column (query side)
-    "query_flight.extract_epoch",
-    // selector_last() is not implemented (query side)
-    "query_flight.selector_last",
     // string functions return Utf8View on the server (query side)
     "query_flight.string_funcs",
 ];
