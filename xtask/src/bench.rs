@@ -38,6 +38,18 @@ const SUITES: &[Suite] = &[
         manifest: None,
     },
     Suite {
+        title: "batching writer against a 1 s WAL",
+        package: "influxdb3-write",
+        bench: "wal",
+        manifest: None,
+    },
+    Suite {
+        title: "facade batching write",
+        package: "influxdb-client-3",
+        bench: "batching",
+        manifest: None,
+    },
+    Suite {
         title: "query streaming",
         package: "influxdb3-query",
         bench: "stream",
@@ -152,6 +164,30 @@ const RATIOS: &[Ratio] = &[
         meets: Some(|r| r > 1.0),
     },
     Ratio {
+        what: "1 s WAL, no_sync, batch_size 10k, 1 in flight: batching / sync 10k-line writes (lines/s)",
+        group: "writer_wal",
+        numerator: "backpressure_sync_10k_no_sync",
+        denominator: "backpressure_batching_no_sync",
+        target: ">= 0.8",
+        meets: Some(|r| r >= 0.8),
+    },
+    Ratio {
+        what: "no_sync, 4 in flight: Writer / bare HTTP client, same bodies (lines/s)",
+        group: "writer_wal",
+        numerator: "no_sync_in_flight=4_bare_http",
+        denominator: "no_sync_in_flight=4_writer",
+        target: ">= 0.9",
+        meets: Some(|r| r >= 0.9),
+    },
+    Ratio {
+        what: "batching: Client::write / Writer::write of the same points (lines/s)",
+        group: "facade",
+        numerator: "writer_write",
+        denominator: "client_write",
+        target: ">= 0.9 (within 10%)",
+        meets: Some(|r| r >= 0.9),
+    },
+    Ratio {
         what: "stream rows: bare FlightClient / ours (time)",
         group: "query_stream",
         numerator: "bare_flight_client",
@@ -160,6 +196,23 @@ const RATIOS: &[Ratio] = &[
         meets: Some(|r| r >= 0.95),
     },
 ];
+
+/// A rate an issue sets an absolute target for (lines/s of one benchmark).
+struct Rate {
+    what: &'static str,
+    group: &'static str,
+    id: &'static str,
+    target: &'static str,
+    min_per_sec: f64,
+}
+
+const RATES: &[Rate] = &[Rate {
+    what: "defaults, fast producer, server answering at a 1 s WAL flush",
+    group: "writer_wal",
+    id: "defaults",
+    target: ">= 100,000 lines/s",
+    min_per_sec: 100_000.0,
+}];
 
 pub(crate) fn run_all(args: &[String]) -> Result<(), String> {
     if args.iter().any(|a| a == "--report") {
@@ -326,6 +379,25 @@ fn print_table() {
                 }
             ),
             None => println!("| {} | not measured | {} | |", ratio.what, ratio.target),
+        }
+    }
+    println!();
+    println!("| rate | value | target | met |");
+    println!("|---|---:|---|---|");
+    for rate in RATES {
+        match measurement(rate.group, rate.id).and_then(|m| Some(m.elements? / (m.mean_ns / 1e9))) {
+            Some(per_sec) => println!(
+                "| {} | {} | {} | {} |",
+                rate.what,
+                human_rate(per_sec, "/s"),
+                rate.target,
+                if per_sec >= rate.min_per_sec {
+                    "yes"
+                } else {
+                    "NO"
+                }
+            ),
+            None => println!("| {} | not measured | {} | |", rate.what, rate.target),
         }
     }
 }

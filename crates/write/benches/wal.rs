@@ -38,7 +38,10 @@ const BODY_LINES: usize = 10_000;
 
 fn point(i: usize) -> Point {
     Point::new("home")
-        .tag("room", ["Kitchen", "Living Room", "Office", "Bedroom"][i % 4])
+        .tag(
+            "room",
+            ["Kitchen", "Living Room", "Office", "Bedroom"][i % 4],
+        )
         .field("temp", 20.0 + (i % 50) as f64 / 10.0)
         .field("hum", 35.0 + (i % 30) as f64 / 10.0)
         .field("co", (i % 25) as i64)
@@ -108,7 +111,9 @@ async fn produce(url: &str, options: WriteOptions, params: &WriteParams, stats: 
 }
 
 fn backpressure() -> WriteOptions {
-    WriteOptions::default().batch_size(BODY_LINES).max_in_flight(1)
+    WriteOptions::default()
+        .batch_size(BODY_LINES)
+        .max_in_flight(1)
 }
 
 async fn sync_10k(url: &str, params: &WriteParams) {
@@ -251,7 +256,8 @@ fn bench(c: &mut Criterion) {
             .iter(|| writer_in_flight_4(&url, &no_sync, &bodies));
     });
     group.bench_function("no_sync_in_flight=4_bare_http", |b| {
-        b.to_async(&runtime).iter(|| bare_in_flight_4(&url, &bodies));
+        b.to_async(&runtime)
+            .iter(|| bare_in_flight_4(&url, &bodies));
     });
     group.finish();
     drop(emulator);
