@@ -1628,6 +1628,28 @@ async fn recorded_corpus_of_influxdb3_core_3_6_0() {
             println!("XPASS {id}: passes now; take it off KNOWN_FAILING");
         }
     }
+    // Passed / run per group, in the corpus's order.
+    let mut groups: Vec<(String, usize, usize)> = Vec::new();
+    for case in &cases {
+        let id = case.get("id").and_then(J::str).unwrap_or("?");
+        if only.as_deref().is_some_and(|o| !id.contains(o)) {
+            continue;
+        }
+        let group = case.get("group").and_then(J::str).unwrap_or("?");
+        let ok = usize::from(!failed_ids.contains(id));
+        match groups.iter_mut().find(|(g, _, _)| g == group) {
+            Some(entry) => {
+                entry.1 += ok;
+                entry.2 += 1;
+            }
+            None => groups.push((group.to_owned(), ok, 1)),
+        }
+    }
+    let summary: Vec<String> = groups
+        .iter()
+        .map(|(g, ok, n)| format!("{g} {ok}/{n}"))
+        .collect();
+    println!("per group: {}", summary.join(", "));
     println!("{passed} passed, {} failed", failed.len());
     open.shutdown().await;
     secured.shutdown().await;
