@@ -830,3 +830,44 @@ async fn flush_sends_partial_groups_at_once() {
     assert_eq!(count(&emulator, "flushed", "m").await, 10);
     writer.close().await.expect("close");
 }
+
+/// After an outage the backlog drains in full requests, not one line per WAL flush: the
+/// server refuses the first requests (as while it restarts) while the producer keeps the
+/// buffer full, and once it is back every request but the close's carries at least
+/// batch_size lines.
+#[tokio::test]
+async fn after_an_outage_the_backlog_drains_in_full_requests() {
+    let emulator = slow_wal_emulator(Duration::from_millis(50)).await;
+    emulator
+        .faults()
+        .fail_writes(5, WriteFault::new(503, "restarting"));
+    let recorder = Arc::new(Recorder::default());
+    let writer = Writer::new(
+        transport(&emulator),
+        fast()
+            .batch_size(1_000)
+            .retry_interval(Duration::from_millis(20))
+            .max_retry_delay(Duration::from_millis(100))
+            .max_retries(20)
+            .flush_interval(Duration::from_secs(60))
+            .max_buffered_lines(10_000),
+        recorder.clone(),
+    );
+    let params = WriteParams::new("outage");
+    let total = 40_000i64;
+    for i in 0..total {
+        writer.write(&params, &point(i)).await.expect("write");
+    }
+    let summary = writer.close().await.expect("close");
+    assert_eq!(
+        (summary.accepted_lines, summary.failed_lines),
+        (total as u64, 0)
+    );
+    assert_eq!(count(&emulator, "outage", "m").await, total as u64);
+    let sizes = batch_sizes(&recorder);
+    assert!(
+        sizes[..sizes.len() - 1].iter().all(|&n| n >= 1_000),
+        "small requests while the backlog drained: {sizes:?}"
+    );
+    assert!(sizes.len() <= 40, "{} requests: {sizes:?}", sizes.len());
+}
