@@ -40,8 +40,8 @@ pub(crate) struct Timestamp {
     pub(crate) kind: TimeKind,
     /// Whether the type is `Option<..>`.
     pub(crate) optional: bool,
-    /// The unit of integer timestamps (`precision = ".."`), default nanoseconds.
-    pub(crate) precision: Unit,
+    /// The unit of integer timestamps (`precision = ".."`); `None`: the write's precision.
+    pub(crate) precision: Option<Unit>,
 }
 
 /// The Rust type of the timestamp member.
@@ -288,7 +288,7 @@ pub(crate) fn parse(input: &DeriveInput) -> syn::Result<Record> {
                     }
                 };
                 let unit = match &precision {
-                    None => Unit::Nanoseconds,
+                    None => None,
                     Some(lit) => match parse_unit(&lit.value()) {
                         Some(unit) => {
                             if matches!(kind, TimeKind::SystemTime) {
@@ -298,7 +298,7 @@ pub(crate) fn parse(input: &DeriveInput) -> syn::Result<Record> {
                                      carries its own unit",
                                 ));
                             }
-                            unit
+                            Some(unit)
                         }
                         None => {
                             errors.push(syn::Error::new(
@@ -308,7 +308,7 @@ pub(crate) fn parse(input: &DeriveInput) -> syn::Result<Record> {
                                     lit.value()
                                 ),
                             ));
-                            Unit::Nanoseconds
+                            None
                         }
                     },
                 };

@@ -19,8 +19,8 @@
 //! |---|---|
 //! | `#[influxdb(tag)]` | a tag; the type must be string-like (`String`, `&str`, `Cow<str>`, or an `Option` of one) |
 //! | `#[influxdb(field)]` | a field (the default for every member not marked otherwise); any type with `From<T> for FieldValue`: integers, floats, `bool`, strings |
-//! | `#[influxdb(timestamp)]` | the timestamp: `i64` or `u64` nanoseconds, `std::time::SystemTime`, or an `Option` of one |
-//! | `#[influxdb(timestamp, precision = "s")]` | an integer timestamp in another unit: `ns`, `us`, `ms` or `s` |
+//! | `#[influxdb(timestamp)]` | the timestamp: `i64` or `u64` in the write's precision (as a bare integer is everywhere), `std::time::SystemTime`, or an `Option` of one |
+//! | `#[influxdb(timestamp, precision = "s")]` | an integer timestamp in a stated unit (`ns`, `us`, `ms` or `s`), converted to the write's precision |
 //! | `#[influxdb(rename = "x")]` | the tag or field name in line protocol (default: the member's name) |
 //! | `#[influxdb(skip)]` | leaves the member out |
 //!
@@ -134,21 +134,29 @@ fn expand(input: &DeriveInput, record: &Record) -> TokenStream2 {
 
     let timestamp = record.timestamp.as_ref().map(|ts| {
         let ident = &ts.ident;
-        let precision = match ts.precision {
-            Unit::Nanoseconds => quote!(#krate::Precision::Nanoseconds),
-            Unit::Microseconds => quote!(#krate::Precision::Microseconds),
-            Unit::Milliseconds => quote!(#krate::Precision::Milliseconds),
-            Unit::Seconds => quote!(#krate::Precision::Seconds),
+        let make = |value: TokenStream2| match ts.precision {
+            None => quote! { #krate::Timestamp::in_write_precision(#value) },
+            Some(unit) => {
+                let precision = match unit {
+                    Unit::Nanoseconds => quote!(#krate::Precision::Nanoseconds),
+                    Unit::Microseconds => quote!(#krate::Precision::Microseconds),
+                    Unit::Milliseconds => quote!(#krate::Precision::Milliseconds),
+                    Unit::Seconds => quote!(#krate::Precision::Seconds),
+                };
+                quote! { #krate::Timestamp::new(#value, #precision) }
+            }
         };
+        let from_value = make(quote!(value));
+        let overflow = make(quote!(i64::MAX));
         let convert = match ts.kind {
-            TimeKind::I64 => quote! { #krate::Timestamp::new(value, #precision) },
+            TimeKind::I64 => from_value,
             TimeKind::U64 => quote! {
                 match <i64 as ::core::convert::TryFrom<u64>>::try_from(value) {
-                    ::core::result::Result::Ok(value) => #krate::Timestamp::new(value, #precision),
+                    ::core::result::Result::Ok(value) => #from_value,
                     ::core::result::Result::Err(_) => {
                         return ::core::result::Result::Err(#krate::Error::TimestampOutOfRange {
                             measurement: ::std::string::String::from(#measurement),
-                            timestamp: #krate::Timestamp::new(i64::MAX, #precision),
+                            timestamp: #overflow,
                         });
                     }
                 }

@@ -221,3 +221,31 @@ fn ui() {
     let t = trybuild::TestCases::new();
     t.compile_fail("tests/ui/*.rs");
 }
+
+#[derive(ToLineProtocol)]
+#[influxdb(crate = "influxdb3_lp", measurement = "m")]
+struct Bare {
+    v: i64,
+    #[influxdb(timestamp)]
+    ts: i64,
+}
+
+#[test]
+fn integer_timestamp_without_precision_is_in_the_writes_precision() -> Result<(), Error> {
+    let r = Bare {
+        v: 1,
+        ts: 1_641_024_000,
+    };
+    assert_eq!(encode(Precision::Seconds, &r)?, "m v=1i 1641024000\n");
+    assert_eq!(
+        encode(Precision::Milliseconds, &Bare { v: 1, ts: 5 })?,
+        "m v=1i 5\n"
+    );
+    // Out of range in the write's precision is still an error.
+    let err = encode(Precision::Seconds, &Bare { v: 1, ts: i64::MAX });
+    assert!(
+        matches!(err, Err(Error::TimestampOutOfRange { .. })),
+        "{err:?}"
+    );
+    Ok(())
+}

@@ -310,7 +310,7 @@ pub(crate) struct Mark {
 /// use influxdb3_lp::{LineEncoder, Point, Precision};
 ///
 /// let mut encoder = LineEncoder::new(Precision::Seconds).with_default_tags([("site", "a")]);
-/// encoder.encode(&Point::new("cpu").tag("host", "h1").field("load", 0.5).timestamp(1_000_000_000))?;
+/// encoder.encode(&Point::new("cpu").tag("host", "h1").field("load", 0.5).timestamp(1))?; // seconds
 /// encoder.encode("mem used=1i 2\n")?;
 /// assert_eq!(encoder.as_bytes(), b"cpu,host=h1,site=a load=0.5 1\nmem used=1i 2\n");
 /// assert_eq!(encoder.line_count(), 2);
@@ -849,7 +849,7 @@ impl LineEncoder {
                 ts.in_precision(self.precision)
                     .ok_or_else(|| Error::TimestampOutOfRange {
                         measurement: snippet(measurement),
-                        timestamp: ts,
+                        timestamp: ts.resolve(self.precision),
                     })?;
             self.buf.push(b' ');
             self.timestamps.write(&mut self.buf, value);

@@ -27,7 +27,7 @@
 //!         .field("temp", 21.1)
 //!         .field("hum", 35.9)
 //!         .field("co", 0)
-//!         .timestamp(1_641_024_000_000_000_000),
+//!         .timestamp(1_641_024_000), // in the write precision: seconds
 //! )?;
 //! encoder.encode(&Point::new("home").field("temp", f64::NAN))?; // no field left: skipped
 //! assert_eq!(

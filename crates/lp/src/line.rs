@@ -141,7 +141,9 @@ impl LineBuilder<'_> {
         self
     }
 
-    /// Sets the timestamp (an `i64` is nanoseconds); without one the server uses its time.
+    /// Sets the timestamp (a bare `i64` is in the write's precision, a
+    /// [`Timestamp`](crate::Timestamp) with a unit is converted); without one the server uses
+    /// its time.
     pub fn timestamp(mut self, ts: impl Into<Timestamp>) -> Self {
         self.timestamp = Some(ts.into());
         self
@@ -178,7 +180,7 @@ impl LineBuilder<'_> {
                 ts.in_precision(encoder.precision)
                     .ok_or_else(|| Error::TimestampOutOfRange {
                         measurement: snippet(self.measurement),
-                        timestamp: ts,
+                        timestamp: ts.resolve(encoder.precision),
                     })?;
             encoder.buf.push(b' ');
             encoder.timestamps.write(&mut encoder.buf, value);

@@ -97,33 +97,85 @@ impl FromStr for Precision {
     }
 }
 
-/// A point in time: an integer count of [`Precision`] units since the Unix epoch.
+/// A point in time: an integer count of units since the Unix epoch, where the unit is either
+/// stated ([`Timestamp::seconds`], [`millis`](Timestamp::millis), [`micros`](Timestamp::micros),
+/// [`nanos`](Timestamp::nanos), [`Timestamp::new`], `SystemTime`, chrono) or left to the write
+/// (a bare integer: `From<i64>`, [`Timestamp::in_write_precision`]).
 ///
-/// The encoder converts it to its own precision when writing (rounding down to a whole unit)
-/// and fails if the value does not fit in i64 nanoseconds, as the server would.
+/// A bare integer is taken as already in the write's [`Precision`], as the Python client and
+/// the dict-shaped records do: `Point::timestamp(1_641_024_000)` written with
+/// `Precision::Seconds` is 2022-01-01T08:00:00Z. A timestamp with a stated unit is converted
+/// to the write's precision (rounding down to a whole unit). Either way the encoder fails if
+/// the value does not fit in i64 nanoseconds, as the server would.
 ///
 /// ```
-/// use influxdb3_lp::{Precision, Timestamp};
+/// use influxdb3_lp::{LineEncoder, Point, Precision, Timestamp};
 ///
-/// let ts = Timestamp::new(1_641_024_000, Precision::Seconds);
+/// let ts = Timestamp::seconds(1_641_024_000);
 /// assert_eq!(ts.to_nanos(), Some(1_641_024_000_000_000_000));
-/// assert_eq!(Timestamp::new(i64::MAX, Precision::Seconds).to_nanos(), None);
+/// assert_eq!(Timestamp::seconds(i64::MAX).to_nanos(), None);
+///
+/// // A bare integer is in the write's precision; a stated unit is converted.
+/// let mut encoder = LineEncoder::new(Precision::Seconds);
+/// encoder.encode(&Point::new("home").field("temp", 21.5).timestamp(1_641_024_000))?;
+/// encoder.encode(&Point::new("home").field("temp", 21.5).timestamp(Timestamp::millis(1_641_024_000_500)))?;
+/// assert_eq!(encoder.as_bytes(), b"home temp=21.5 1641024000\nhome temp=21.5 1641024000\n");
+/// # Ok::<(), influxdb3_lp::Error>(())
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Timestamp {
     value: i64,
-    precision: Precision,
+    unit: Option<Precision>,
 }
 
 impl Timestamp {
     /// A timestamp of `value` units of `precision` since the epoch.
     pub const fn new(value: i64, precision: Precision) -> Self {
-        Self { value, precision }
+        Self {
+            value,
+            unit: Some(precision),
+        }
+    }
+
+    /// A timestamp of `value` units of whatever precision it is written in (the meaning of a
+    /// bare `i64`, as in `Point::timestamp(1_641_024_000)`).
+    ///
+    /// ```
+    /// use influxdb3_lp::{Precision, Timestamp};
+    ///
+    /// let ts = Timestamp::in_write_precision(1_641_024_000);
+    /// assert_eq!(ts, Timestamp::from(1_641_024_000));
+    /// assert_eq!(ts.precision(), None);
+    /// assert_eq!(ts.in_precision(Precision::Seconds), Some(1_641_024_000));
+    /// assert_eq!(ts.resolve(Precision::Seconds), Timestamp::seconds(1_641_024_000));
+    /// ```
+    pub const fn in_write_precision(value: i64) -> Self {
+        Self { value, unit: None }
+    }
+
+    /// A timestamp in seconds since the epoch.
+    pub const fn seconds(s: i64) -> Self {
+        Self::new(s, Precision::Seconds)
+    }
+
+    /// A timestamp in milliseconds since the epoch.
+    pub const fn millis(ms: i64) -> Self {
+        Self::new(ms, Precision::Milliseconds)
+    }
+
+    /// A timestamp in microseconds since the epoch.
+    pub const fn micros(us: i64) -> Self {
+        Self::new(us, Precision::Microseconds)
     }
 
     /// A timestamp in nanoseconds since the epoch.
-    pub const fn from_nanos(ns: i64) -> Self {
+    pub const fn nanos(ns: i64) -> Self {
         Self::new(ns, Precision::Nanoseconds)
+    }
+
+    /// A timestamp in nanoseconds since the epoch (the same as [`nanos`](Self::nanos)).
+    pub const fn from_nanos(ns: i64) -> Self {
+        Self::nanos(ns)
     }
 
     /// The count of units since the epoch.
@@ -131,29 +183,40 @@ impl Timestamp {
         self.value
     }
 
-    /// The unit of [`value`](Self::value).
-    pub fn precision(&self) -> Precision {
-        self.precision
+    /// The unit of [`value`](Self::value), or `None` for a bare integer, whose unit is the
+    /// write's precision.
+    pub fn precision(&self) -> Option<Precision> {
+        self.unit
     }
 
-    /// The timestamp in nanoseconds, or `None` when that overflows i64
-    /// (outside about 1677-09-21 to 2262-04-11).
+    /// The same instant with its unit stated: a bare integer takes `write_precision`, a
+    /// timestamp with a unit is returned unchanged.
+    pub fn resolve(self, write_precision: Precision) -> Self {
+        Self::new(self.value, self.unit.unwrap_or(write_precision))
+    }
+
+    /// The timestamp in nanoseconds, or `None` when that overflows i64 (outside about
+    /// 1677-09-21 to 2262-04-11) or when the unit is the write's, not yet known (see
+    /// [`resolve`](Self::resolve)).
     pub fn to_nanos(&self) -> Option<i64> {
-        self.value.checked_mul(self.precision.nanos_per_unit())
+        self.value.checked_mul(self.unit?.nanos_per_unit())
     }
 
     /// The timestamp in `precision` units, rounded down (towards the past), or `None` when the
-    /// timestamp overflows i64 nanoseconds.
+    /// timestamp overflows i64 nanoseconds. A bare integer is taken as already in `precision`.
     ///
     /// ```
     /// use influxdb3_lp::{Precision, Timestamp};
     ///
-    /// assert_eq!(Timestamp::from_nanos(1_999).in_precision(Precision::Microseconds), Some(1));
-    /// assert_eq!(Timestamp::from_nanos(-1).in_precision(Precision::Seconds), Some(-1));
+    /// assert_eq!(Timestamp::nanos(1_999).in_precision(Precision::Microseconds), Some(1));
+    /// assert_eq!(Timestamp::nanos(-1).in_precision(Precision::Seconds), Some(-1));
+    /// assert_eq!(Timestamp::from(5).in_precision(Precision::Seconds), Some(5));
+    /// assert_eq!(Timestamp::from(i64::MAX).in_precision(Precision::Seconds), None);
     /// ```
     pub fn in_precision(&self, precision: Precision) -> Option<i64> {
-        let nanos = self.to_nanos()?;
-        if precision == self.precision {
+        let resolved = self.resolve(precision);
+        let nanos = resolved.to_nanos()?;
+        if Some(precision) == resolved.unit {
             Some(self.value)
         } else {
             Some(nanos.div_euclid(precision.nanos_per_unit()))
@@ -162,15 +225,21 @@ impl Timestamp {
 }
 
 impl fmt::Display for Timestamp {
+    /// The value and its unit (`1641024000s`), or the bare value when the unit is the write's.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}{}", self.value, self.precision)
+        match self.unit {
+            Some(unit) => write!(f, "{}{}", self.value, unit),
+            None => write!(f, "{}", self.value),
+        }
     }
 }
 
 impl From<i64> for Timestamp {
-    /// Nanoseconds since the epoch.
-    fn from(ns: i64) -> Self {
-        Self::from_nanos(ns)
+    /// A bare integer: units of the write's precision (nanoseconds unless the write says
+    /// otherwise), as in the Python client. Use [`Timestamp::seconds`] and friends to state
+    /// the unit.
+    fn from(value: i64) -> Self {
+        Self::in_write_precision(value)
     }
 }
 
@@ -340,7 +409,10 @@ impl Point {
         self
     }
 
-    /// Sets the timestamp (an `i64` is nanoseconds). Without one, the server uses its own time.
+    /// Sets the timestamp. A bare `i64` is in the write's precision (nanoseconds unless the
+    /// write says otherwise); [`Timestamp::seconds`] and the other constructors, `SystemTime`
+    /// and chrono date-times carry their unit and are converted. Without a timestamp, the
+    /// server uses its own time.
     pub fn timestamp(mut self, ts: impl Into<Timestamp>) -> Self {
         self.timestamp = Some(ts.into());
         self

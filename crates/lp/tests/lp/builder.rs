@@ -24,7 +24,7 @@ fn builder_lines_match_points() -> Result<(), Error> {
         .field_str("note", "say \"hi\" \\ bye")
         .field("co", 0_u8)
         .field("on", true)
-        .timestamp(1_641_024_000_123_456_789)
+        .timestamp(influxdb3_lp::Timestamp::nanos(1_641_024_000_123_456_789))
         .finish()?;
     built.line("m")?.field("v", -1.5e300).finish()?;
     pointed.encode(
@@ -37,7 +37,7 @@ fn builder_lines_match_points() -> Result<(), Error> {
                 .field("note", "say \"hi\" \\ bye")
                 .field("co", 0_u8)
                 .field("on", true)
-                .timestamp(1_641_024_000_123_456_789),
+                .timestamp(influxdb3_lp::Timestamp::nanos(1_641_024_000_123_456_789)),
             Point::new("m").field("v", -1.5e300),
         ][..],
     )?;

@@ -328,7 +328,9 @@ fn string_field_length_limit() {
 
 #[test]
 fn timestamps_in_each_precision() {
-    let ns = p("m").field("v", 1).timestamp(1_641_024_000_123_456_789);
+    let ns = p("m")
+        .field("v", 1)
+        .timestamp(Timestamp::nanos(1_641_024_000_123_456_789));
     assert_eq!(
         encode_in(Precision::Nanoseconds, &ns).unwrap(),
         "m v=1i 1641024000123456789\n"
@@ -346,7 +348,7 @@ fn timestamps_in_each_precision() {
         "m v=1i 1641024000\n"
     );
     // Rounded down, also before 1970.
-    let before = p("m").field("v", 1).timestamp(-1);
+    let before = p("m").field("v", 1).timestamp(Timestamp::nanos(-1));
     assert_eq!(
         encode_in(Precision::Seconds, &before).unwrap(),
         "m v=1i -1\n"
@@ -360,6 +362,52 @@ fn timestamps_in_each_precision() {
         "m v=1i 5000\n"
     );
     assert_eq!(encode_in(Precision::Seconds, &secs).unwrap(), "m v=1i 5\n");
+}
+
+#[test]
+fn bare_integer_timestamps_are_in_the_writes_precision() {
+    // The seed's case: an integer with `Precision::Seconds` is seconds, not nanoseconds.
+    let point = p("home").field("temp", 21.5).timestamp(1_641_024_000);
+    for precision in [
+        Precision::Nanoseconds,
+        Precision::Microseconds,
+        Precision::Milliseconds,
+        Precision::Seconds,
+    ] {
+        assert_eq!(
+            encode_in(precision, &point).unwrap(),
+            "home temp=21.5 1641024000\n"
+        );
+    }
+    // Explicit units are converted.
+    for (ts, want) in [
+        (Timestamp::seconds(1_641_024_000), "1641024000000"),
+        (Timestamp::millis(1_641_024_000_123), "1641024000123"),
+        (Timestamp::micros(1_641_024_000_123_456), "1641024000123"),
+        (Timestamp::nanos(1_641_024_000_123_456_789), "1641024000123"),
+    ] {
+        assert_eq!(
+            encode_in(Precision::Milliseconds, &p("m").field("v", 1).timestamp(ts)).unwrap(),
+            format!("m v=1i {want}\n")
+        );
+    }
+    assert_eq!(Timestamp::from(7), Timestamp::in_write_precision(7));
+    assert_eq!(Timestamp::from(7).to_nanos(), None);
+    assert_eq!(Timestamp::from(7).to_string(), "7");
+    assert_eq!(Timestamp::seconds(7).to_string(), "7s");
+    // A bare integer out of range in the write's precision is rejected, naming the unit.
+    let err = encode_in(
+        Precision::Seconds,
+        &p("m").field("v", 1).timestamp(i64::MAX / 1_000),
+    )
+    .unwrap_err();
+    assert_eq!(
+        err,
+        Error::TimestampOutOfRange {
+            measurement: "m".into(),
+            timestamp: Timestamp::seconds(i64::MAX / 1_000)
+        }
+    );
 }
 
 #[test]
@@ -390,7 +438,7 @@ fn system_time_timestamps() {
     // Too far for nanoseconds: kept in a coarser unit, and rejected when encoded.
     let far = UNIX_EPOCH + Duration::from_secs(400 * 365 * 86_400);
     let ts = Timestamp::from(far);
-    assert_eq!(ts.precision(), Precision::Microseconds);
+    assert_eq!(ts.precision(), Some(Precision::Microseconds));
     assert!(encode(&p("m").field("v", 1).timestamp(far)).is_err());
 }
 

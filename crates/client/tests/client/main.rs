@@ -1,0 +1,7 @@
+//! Integration tests of the facade against the in-process emulator, over real sockets.
+//!
+//! One binary with a module per area, because every binary that starts an emulator links
+//! DataFusion.
+
+mod support;
+mod timestamps;
