@@ -1,6 +1,7 @@
 //! SQL functions as InfluxDB 3 Core 3.6.0 has them where our DataFusion differs:
 //! - `date_trunc` and `date_part` (`extract`) results are nullable, as in the server's
 //!   DataFusion (ours derives their nullability from the arguments);
+//! - `concat` returns `Utf8View`, as the server's (its arguments were coerced to views);
 //! - the InfluxDB selector aggregates `selector_first`, `selector_last`, `selector_min` and
 //!   `selector_max` (`selector_last(value, time)` is a struct of `value` and `time`, read
 //!   with `['value']` and `['time']`, which the [`Planner`] plans as `get_field`).
@@ -32,6 +33,11 @@ pub(crate) fn register(ctx: &SessionContext) {
                 inner: Arc::clone(inner),
             }));
         }
+    }
+    if let Some(inner) = functions.get("concat") {
+        ctx.register_udf(ScalarUDF::new_from_impl(ViewResult {
+            inner: Arc::clone(inner),
+        }));
     }
     for kind in [
         Selector::First,
@@ -113,6 +119,59 @@ impl ScalarUDFImpl for NullableResult {
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         self.inner.invoke_with_args(args)
+    }
+}
+
+/// A string function whose `Utf8` result is returned as `Utf8View`.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct ViewResult {
+    inner: Arc<ScalarUDF>,
+}
+
+/// `Utf8View` for `Utf8`, other types unchanged.
+fn as_view(data_type: DataType) -> DataType {
+    match data_type {
+        DataType::Utf8 => DataType::Utf8View,
+        other => other,
+    }
+}
+
+impl ScalarUDFImpl for ViewResult {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+
+    fn aliases(&self) -> &[String] {
+        self.inner.aliases()
+    }
+
+    fn signature(&self) -> &Signature {
+        self.inner.signature()
+    }
+
+    fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
+        self.inner.return_type(arg_types).map(as_view)
+    }
+
+    fn return_field_from_args(&self, args: ReturnFieldArgs<'_>) -> Result<FieldRef> {
+        let field = self.inner.return_field_from_args(args)?;
+        let data_type = as_view(field.data_type().clone());
+        Ok(Arc::new(field.as_ref().clone().with_data_type(data_type)))
+    }
+
+    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        self.inner.coerce_types(arg_types)
+    }
+
+    fn invoke_with_args(&self, mut args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let field = args.return_field.as_ref().clone();
+        let inner_type = match field.data_type() {
+            DataType::Utf8View => DataType::Utf8,
+            other => other.clone(),
+        };
+        args.return_field = Arc::new(field.with_data_type(inner_type));
+        let result = self.inner.invoke_with_args(args)?;
+        result.cast_to(&as_view(result.data_type()), None)
     }
 }
 

@@ -195,6 +195,9 @@ async fn sql_shapes() {
         fields.iter().all(|(_, _, nullable)| *nullable),
         "{fields:?}"
     );
+    let (fields, _) =
+        flight_schema(&emulator, "sql", "SELECT concat(host, '-') AS c FROM cpu").await;
+    assert_eq!(fields[0].1, "Utf8View", "concat returns a string view");
 }
 
 #[tokio::test]
