@@ -397,18 +397,8 @@ impl ClientBuilder {
     /// `build` must then be called inside one (the [`blocking`](crate::blocking) client
     /// brings its own).
     pub fn build(mut self) -> Result<Client, Error> {
-        let url = url::Url::parse(&self.host).map_err(|e| {
-            Error::config(format!(
-                "invalid host {:?}: {e}; expected a URL such as http://localhost:8181",
-                influxdb3_tls::redact_url(&self.host)
-            ))
-        })?;
-        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
-            return Err(Error::config(format!(
-                "invalid host {:?}: expected an http:// or https:// URL such as http://localhost:8181",
-                influxdb3_tls::redact_url(&self.host)
-            )));
-        }
+        let url = influxdb3_tls::parse_host_url(&self.host)
+            .map_err(|e| Error::config(format!("invalid host: {e}")))?;
         if self.use_v2_api && self.no_sync {
             return Err(Error::config(
                 "invalid write options: no_sync requires use_v2_api(false) (the v2 endpoint always syncs)",
@@ -534,8 +524,18 @@ pub(crate) struct Encoded {
 }
 
 impl Client {
-    /// Starts configuring a client for the server at `host` (`http://` or `https://`, with
-    /// the port, e.g. `http://localhost:8181`).
+    /// Starts configuring a client for the server at `host`: `http://host[:port]`,
+    /// `https://host[:port]`, or a bare `host[:port]`, which means `https` (port 443 unless
+    /// given), as in the Python client. A malformed host is an error from
+    /// [`build`](ClientBuilder::build).
+    ///
+    /// ```
+    /// use influxdb_client_3::Client;
+    ///
+    /// let client = Client::builder("us-east-1-1.aws.cloud2.influxdata.com").database("db").build()?;
+    /// assert!(Client::builder("ftp://localhost").build().is_err());
+    /// # Ok::<(), influxdb_client_3::Error>(())
+    /// ```
     pub fn builder(host: impl AsRef<str>) -> ClientBuilder {
         ClientBuilder::new(host.as_ref())
     }
@@ -874,13 +874,24 @@ mod tests {
             assert!(!log.contains("SECRET"), "{host}: {log}");
             assert!(!log.contains("apiv3_TOKEN"), "{host}: {log}");
         }
-        // The plain-http warning is still given, without the password.
+        // Credentials in the host are refused before anything is logged, without echoing them.
         let log = logged(|| {
-            let _ = Client::builder("http://user:SECRET@example.com:8181")
+            let err = Client::builder("http://user:SECRET@example.com:8181")
+                .token("t")
+                .build()
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(err.contains("credentials"), "{err}");
+        });
+        assert!(!log.contains("SECRET"), "{log}");
+        // The plain-http warning names the host.
+        let log = logged(|| {
+            let _ = Client::builder("http://example.com:8181")
                 .token("t")
                 .build();
         });
-        assert!(log.contains("<redacted>@example.com"), "{log}");
+        assert!(log.contains("example.com"), "{log}");
     }
 
     #[test]

@@ -82,26 +82,12 @@ pub(crate) fn from_env(lookup: impl Fn(&str) -> Option<String>) -> Result<Settin
     })
 }
 
-/// Parses `http[s]://host[:port][/path]?token=..&authScheme=..&org=..&database=..&precision=..
+/// Parses `[http[s]://]host[:port][/path]?token=..&authScheme=..&org=..&database=..&precision=..
 /// &gzipThreshold=..&writeNoSync=..&writeAcceptPartial=..&writeUseV2Api=..`.
 pub(crate) fn from_connection_string(text: &str) -> Result<Settings, Error> {
     let origin = Origin::ConnectionString;
-    let mut url = url::Url::parse(text).map_err(|e| {
-        Error::config(format!(
-            "invalid connection string: {e}; expected http[s]://host[:port]?token=...&database=..."
-        ))
-    })?;
-    match url.scheme() {
-        "http" | "https" => {}
-        other => {
-            return Err(Error::config(format!(
-                "invalid connection string: scheme `{other}` is not supported; use http:// or https://"
-            )));
-        }
-    }
-    if url.host_str().is_none_or(str::is_empty) {
-        return Err(Error::config("invalid connection string: it has no host"));
-    }
+    let mut url = influxdb3_tls::parse_host_url(text)
+        .map_err(|e| Error::config(format!("invalid connection string: {e}")))?;
     let mut settings = Settings::default();
     let pairs: Vec<(String, String)> = url
         .query_pairs()
@@ -346,6 +332,10 @@ mod tests {
         );
         let s = from_connection_string("http://localhost:8181?token=t")?;
         assert_eq!(s.host.as_deref(), Some("http://localhost:8181"));
+        // A bare host means https.
+        let s = from_connection_string("localhost:8181?token=t&database=db")?;
+        assert_eq!(s.host.as_deref(), Some("https://localhost:8181"));
+        assert_eq!(s.database.as_deref(), Some("db"));
         Ok(())
     }
 

@@ -18,7 +18,7 @@ use influxdb3_write::LineError;
 /// ```
 /// use influxdb_client_3::{Client, Error};
 ///
-/// let err = Client::builder("localhost:8181").build().unwrap_err();
+/// let err = Client::builder("ftp://localhost:8181").build().unwrap_err();
 /// assert!(matches!(err, Error::Config(_)));
 /// assert!(err.to_string().contains("http"));
 /// ```

@@ -174,40 +174,17 @@ impl QueryClientBuilder {
     /// Checks the configuration and builds the client. Does not connect: the connection is
     /// opened by the first query.
     ///
-    /// The host is `http://host[:port]` (HTTP/2 without TLS) or `https://host[:port]` (TLS);
-    /// the port defaults to 80 and 443; any path is ignored, as gRPC has none.
+    /// The host is `http://host[:port]` (HTTP/2 without TLS), `https://host[:port]` (TLS), or
+    /// a bare `host[:port]`, which means `https`; the port defaults to 80 and 443; any path is
+    /// ignored, as gRPC has none.
     ///
     /// Needs no runtime. The connection's background task is spawned on the tokio runtime of
     /// the first query, so use a client within one runtime.
     pub fn build(self) -> Result<QueryClient, Error> {
-        let url = url::Url::parse(&self.host).map_err(|e| {
-            Error::config(format!(
-                "host `{}` is not a URL ({e}); it must start with http:// or https://",
-                influxdb3_tls::redact_url(&self.host)
-            ))
-        })?;
-        if !url.username().is_empty() || url.password().is_some() {
-            // Not echoed: the URL holds credentials.
-            return Err(Error::config(
-                "the host URL contains credentials; pass the token with `token(..)` instead",
-            ));
-        }
-        let tls = match url.scheme() {
-            "http" => false,
-            "https" => true,
-            other => {
-                return Err(Error::config(format!(
-                    "host `{}` has scheme `{other}`; it must start with http:// or https://",
-                    influxdb3_tls::redact_url(&self.host)
-                )));
-            }
-        };
-        let host = url.host_str().filter(|h| !h.is_empty()).ok_or_else(|| {
-            Error::config(format!(
-                "host `{}` has no host name",
-                influxdb3_tls::redact_url(&self.host)
-            ))
-        })?;
+        let url =
+            influxdb3_tls::parse_host_url(&self.host).map_err(|e| Error::config(e.to_string()))?;
+        let tls = url.scheme() == "https";
+        let host = url.host_str().unwrap_or_default();
         let port = url
             .port_or_known_default()
             .unwrap_or(if tls { 443 } else { 80 });
@@ -483,10 +460,27 @@ mod tests {
             ),
             ("http://example.com", "http://example.com:80"),
             ("http://[::1]:8181/", "http://[::1]:8181"),
+            ("example.com", "https://example.com:443"),
+            ("example.com:8181", "https://example.com:8181"),
         ];
         for (host, endpoint) in cases {
             let client = QueryClient::builder(host).build().unwrap();
             assert_eq!(client.inner.endpoint, endpoint, "{host}");
+        }
+    }
+
+    #[test]
+    fn malformed_hosts_are_config_errors() {
+        for (host, expected) in [
+            ("", "empty"),
+            ("ftp://h", "scheme"),
+            ("not a url", "invalid host URL"),
+            ("http://u:pw@h", "credentials"),
+        ] {
+            let err = QueryClient::builder(host).build().unwrap_err();
+            assert_eq!(err.kind(), crate::ErrorKind::Config, "{host}");
+            assert!(err.to_string().contains(expected), "{host}: {err}");
+            assert!(!err.to_string().contains("pw"), "{err}");
         }
     }
 

@@ -69,8 +69,8 @@ impl ErrorKind {
 /// ```
 /// use influxdb3_query::{ErrorKind, QueryClient};
 ///
-/// // A URL without a scheme fails before anything is sent.
-/// let err = QueryClient::builder("localhost:8181").build().unwrap_err();
+/// // A URL with an unsupported scheme fails before anything is sent.
+/// let err = QueryClient::builder("ftp://localhost:8181").build().unwrap_err();
 /// assert_eq!(err.kind(), ErrorKind::Config);
 /// assert!(err.to_string().contains("http:// or https://"));
 /// ```

@@ -7,6 +7,8 @@
 //! - [`AcceptAnyServerCertificate`] is the verifier behind the clients'
 //!   `danger_accept_invalid_certs(true)`: the only way to turn verification off, and never
 //!   the default.
+//! - [`parse_host_url`] is the one parser of server addresses (`host[:port]` defaults to
+//!   `https`), used by the facade, the write transport and the query client.
 //! - [`redact_url`] shows a host URL in errors, logs and `Debug` without the credentials a
 //!   user may have put in it (a password, a `?token=`).
 //!
@@ -18,6 +20,10 @@
 
 use std::fmt;
 use std::sync::Arc;
+
+mod host;
+
+pub use host::{HostUrlError, parse_host_url};
 
 /// A host URL (or what a user passed as one) with its credentials hidden: the user info
 /// before `@` and every query value become `<redacted>`. Works on text that does not parse

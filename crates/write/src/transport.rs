@@ -190,8 +190,18 @@ struct TransportInner {
 }
 
 impl HttpTransport {
-    /// Starts configuring a transport for the server at `host` (`http://` or `https://`,
-    /// optionally with a path prefix, which is kept).
+    /// Starts configuring a transport for the server at `host`: `http://host[:port]`,
+    /// `https://host[:port]`, or a bare `host[:port]`, which means `https` (port 443 unless
+    /// given), optionally with a path prefix, which is kept.
+    ///
+    /// ```
+    /// use influxdb3_write::{HttpTransport, WriteParams};
+    ///
+    /// let transport = HttpTransport::builder("example.com:8181").build()?;
+    /// let url = transport.write_url(&WriteParams::new("db"));
+    /// assert!(url.starts_with("https://example.com:8181/api/v2/write?"), "{url}");
+    /// # Ok::<(), influxdb3_write::Error>(())
+    /// ```
     pub fn builder(host: impl AsRef<str>) -> HttpTransportBuilder {
         HttpTransportBuilder::new(host.as_ref())
     }
@@ -749,32 +759,10 @@ impl HttpTransportBuilder {
     }
 }
 
-/// Parses and checks the host URL.
+/// Parses and checks the host URL (`host[:port]` means `https`; see
+/// [`influxdb3_tls::parse_host_url`]); a host URL must not have a query string or fragment.
 fn parse_host(host: &str) -> Result<Url, Error> {
-    let host = host.trim();
-    if host.is_empty() {
-        return Err(Error::config("the host URL is empty"));
-    }
-    let url = Url::parse(host).map_err(|e| {
-        Error::config(format!(
-            "invalid host URL {:?}: {e} (expected e.g. http://localhost:8181)",
-            influxdb3_tls::redact_url(host)
-        ))
-    })?;
-    if url.scheme() != "http" && url.scheme() != "https" {
-        return Err(Error::config(format!(
-            "unsupported scheme {:?} in host URL (use http or https)",
-            url.scheme()
-        )));
-    }
-    if url.host_str().is_none_or(str::is_empty) {
-        return Err(Error::config("the host URL has no host name"));
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(Error::config(
-            "credentials in the host URL are not supported; pass the token with `token()`",
-        ));
-    }
+    let url = influxdb3_tls::parse_host_url(host).map_err(|e| Error::config(e.to_string()))?;
     if url.query().is_some() || url.fragment().is_some() {
         return Err(Error::config(
             "the host URL must not have a query string or fragment",
@@ -878,7 +866,7 @@ mod tests {
     fn bad_configuration_is_reported() {
         let cases = [
             ("", "empty"),
-            ("localhost:8181", "scheme"),
+            ("   ", "empty"),
             ("ftp://h", "scheme"),
             ("http://user:pw@h", "credentials"),
             ("http://h?token=x", "query"),

@@ -3,5 +3,6 @@
 //! One binary with a module per area, because every binary that starts an emulator links
 //! DataFusion.
 
+mod hosts;
 mod support;
 mod timestamps;
