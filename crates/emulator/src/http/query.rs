@@ -300,27 +300,36 @@ fn encode(
     Ok(out)
 }
 
-/// `/query`, the InfluxDB v1 query API: InfluxQL in `q` (query string, or a form body on
-/// POST), `db`, `epoch` (`ns`, `u`/`µ`, `ms`, `s`, `m`, `h`: times as integers) and `pretty`;
-/// the answer is `{"results":[{"statement_id":0,"series":[…]}]}`, one series per
-/// measurement (and per tag set with `GROUP BY` tags), as the server shapes it.
+/// `/query`, the InfluxDB v1 query API, as 3.6.0 implements it: parameters `q`, `db`,
+/// `epoch` (`ns`, `u`/`µ`, `ms`, `s`, `m`, `h`: times as integers) and `pretty`, from the
+/// query string and from a form-encoded body (which wins); `Accept` picks JSON (default) or
+/// CSV. The JSON answer is `{"results":[{"statement_id":0,"series":[…]}]}` (no `series` when
+/// nothing matched), one series per measurement and `GROUP BY` tag set, the last one first
+/// (the server's buffer order); times are RFC 3339 (`…Z`), nulls `null`. Each answer ends in
+/// CRLF.
 pub(super) async fn v1(state: &EmulatorState, request: FullRequest) -> Resp {
-    let mut pairs: Vec<(String, String)> = request.query_pairs().map(|q| q.0).unwrap_or_default();
-    let is_form = request
-        .header(http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    if request.method == Method::POST && is_form {
-        pairs.extend(
-            url::form_urlencoded::parse(&request.body)
-                .map(|(k, v)| (k.into_owned(), v.into_owned())),
-        );
-    }
+    let mut pairs: Vec<(String, String)> = url::form_urlencoded::parse(&request.body)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    pairs.extend(request.query_pairs().map(|q| q.0).unwrap_or_default());
     let get = |key: &str| {
         pairs
             .iter()
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.as_str())
+    };
+    let csv = match request
+        .header(http::header::ACCEPT)
+        .map(http::HeaderValue::as_bytes)
+    {
+        None | Some(b"application/json" | b"*/*") => false,
+        Some(b"application/csv" | b"text/csv") => true,
+        Some(other) => {
+            return plain(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("invalid mime type ({})", String::from_utf8_lossy(other)),
+            );
+        }
     };
     let Some(q) = get("q") else {
         return plain(
@@ -347,7 +356,16 @@ pub(super) async fn v1(state: &EmulatorState, request: FullRequest) -> Resp {
             }
         },
     };
-    let pretty = get("pretty") == Some("true");
+    let pretty = match get("pretty") {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(other) => {
+            return plain(
+                StatusCode::BAD_REQUEST,
+                format!("serde error: provided string was not `true` or `false`: {other}"),
+            );
+        }
+    };
     let series = if is_show(q, &["DATABASES"]) {
         let names: Vec<serde_json::Value> = state
             .store
@@ -401,6 +419,9 @@ pub(super) async fn v1(state: &EmulatorState, request: FullRequest) -> Resp {
             }
         }
     };
+    if csv {
+        return typed(StatusCode::OK, "application/csv", v1_csv(&series));
+    }
     let response = V1Response {
         results: vec![V1Statement {
             statement_id: 0,
@@ -421,6 +442,37 @@ pub(super) async fn v1(state: &EmulatorState, request: FullRequest) -> Resp {
     }
 }
 
+/// The CSV form of a v1 answer: `name,tags,<columns>`, then one line per row with the
+/// series name and an empty tags field; values unquoted. Ends in CRLF.
+fn v1_csv(series: &[V1Series]) -> Vec<u8> {
+    let mut out = String::from("name,tags");
+    for column in series
+        .first()
+        .map(|s| s.columns.as_slice())
+        .unwrap_or_default()
+    {
+        out.push(',');
+        out.push_str(column);
+    }
+    out.push('\n');
+    for s in series {
+        for row in &s.values {
+            out.push_str(&s.name);
+            out.push(',');
+            for value in row.as_array().map(Vec::as_slice).unwrap_or_default() {
+                out.push(',');
+                match value {
+                    serde_json::Value::String(text) => out.push_str(text),
+                    other => out.push_str(&other.to_string()),
+                }
+            }
+            out.push('\n');
+        }
+    }
+    out.push_str("\r\n");
+    out.into_bytes()
+}
+
 /// The body of a `/query` answer (fields in the server's order).
 #[derive(serde::Serialize)]
 struct V1Response {
@@ -430,6 +482,7 @@ struct V1Response {
 #[derive(serde::Serialize)]
 struct V1Statement {
     statement_id: usize,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     series: Vec<V1Series>,
 }
 
@@ -437,19 +490,22 @@ struct V1Statement {
 struct V1Series {
     name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    tags: Option<std::collections::BTreeMap<String, serde_json::Value>>,
+    tags: Option<std::collections::BTreeMap<String, Option<String>>>,
     columns: Vec<String>,
     values: Vec<serde_json::Value>,
 }
 
 /// An InfluxQL result as v1 series: split by `iox::measurement` and the `GROUP BY` tag
-/// columns named in the schema's group key metadata (which become the series' `tags`).
+/// columns named in the schema's group key metadata (which become the series' `tags`; a
+/// null tag is left out of them).
 fn v1_series(
     schema: &SchemaRef,
     batches: &[RecordBatch],
     epoch: Option<i64>,
 ) -> Result<Vec<V1Series>, String> {
-    use serde_json::{Map, Value};
+    use serde_json::Value;
+
+    type Tags = std::collections::BTreeMap<String, Option<String>>;
 
     let tag_columns: Vec<usize> = schema
         .metadata()
@@ -471,11 +527,11 @@ fn v1_series(
     let value_columns: Vec<usize> = (0..schema.fields().len())
         .filter(|i| Some(*i) != measurement && !tag_columns.contains(i))
         .collect();
-    let columns: Vec<&str> = value_columns
+    let columns: Vec<String> = value_columns
         .iter()
-        .map(|i| schema.field(*i).name().as_str())
+        .map(|i| schema.field(*i).name().clone())
         .collect();
-    let mut series: Vec<(String, Map<String, Value>, Vec<Value>)> = Vec::new();
+    let mut series: Vec<(String, Option<Tags>, Vec<Value>)> = Vec::new();
     for batch in batches {
         let cells: Vec<Vec<Value>> = batch
             .columns()
@@ -486,50 +542,51 @@ fn v1_series(
                 json_cells(column, if is_time { epoch } else { None })
             })
             .collect::<Result<_, _>>()?;
-        #[allow(
-            clippy::needless_range_loop,
-            reason = "a row reads one cell of each column"
-        )]
+        let cell = |column: usize, row: usize| {
+            cells
+                .get(column)
+                .and_then(|c| c.get(row))
+                .cloned()
+                .unwrap_or(Value::Null)
+        };
         for row in 0..batch.num_rows() {
             let name = measurement
-                .and_then(|m| cells[m][row].as_str().map(str::to_owned))
+                .and_then(|m| cell(m, row).as_str().map(str::to_owned))
                 .unwrap_or_default();
-            let tags: Map<String, Value> = tag_columns
-                .iter()
-                .map(|i| {
-                    let value = match &cells[*i][row] {
-                        Value::Null => Value::String(String::new()),
-                        other => other.clone(),
-                    };
-                    (schema.field(*i).name().clone(), value)
-                })
-                .collect();
-            let values = Value::Array(
-                value_columns
+            let tags: Option<Tags> = (!tag_columns.is_empty()).then(|| {
+                tag_columns
                     .iter()
-                    .map(|i| cells[*i][row].clone())
-                    .collect(),
-            );
+                    .filter_map(|i| match cell(*i, row) {
+                        Value::String(value) => {
+                            Some((schema.field(*i).name().clone(), Some(value)))
+                        }
+                        _ => None,
+                    })
+                    .collect()
+            });
+            let values = Value::Array(value_columns.iter().map(|i| cell(*i, row)).collect());
             match series.last_mut() {
                 Some((n, t, rows)) if *n == name && *t == tags => rows.push(values),
                 _ => series.push((name, tags, vec![values])),
             }
         }
     }
-    let columns: Vec<String> = columns.iter().map(|c| (*c).to_owned()).collect();
+    // The server buffers each new series in front of the others and drains from the front.
+    series.reverse();
     Ok(series
         .into_iter()
         .map(|(name, tags, values)| V1Series {
             name,
-            tags: (!tag_columns.is_empty()).then(|| tags.into_iter().collect()),
+            tags,
             columns: columns.clone(),
             values,
         })
         .collect())
 }
 
-/// The values of `column` as JSON: numbers, booleans and strings as themselves, times as
-/// the JSON formats write them (or integers in `epoch` nanoseconds per unit), null as null.
+/// The values of `column` as JSON: numbers, booleans and strings as themselves, times in
+/// RFC 3339 with as many fractional digits as needed (0, 3, 6 or 9), or integers in `epoch`
+/// nanoseconds per unit, null as null.
 fn json_cells(
     column: &arrow_array::ArrayRef,
     epoch: Option<i64>,
@@ -543,14 +600,22 @@ fn json_cells(
         DataType::Dictionary(..) | DataType::Utf8View | DataType::LargeUtf8 => {
             arrow_cast::cast(column, &DataType::Utf8).map_err(|e| e.to_string())?
         }
+        DataType::Timestamp(..) => arrow_cast::cast(
+            column,
+            &DataType::Timestamp(arrow_schema::TimeUnit::Nanosecond, None),
+        )
+        .map_err(|e| e.to_string())?,
         _ => Arc::clone(column),
     };
-    let len = column.len();
-    let value = |row: usize| -> Result<Value, String> {
+    let options = arrow_cast::display::FormatOptions::default()
+        .with_timestamp_format(Some("%Y-%m-%dT%H:%M:%S%.fZ"));
+    let formatter = arrow_cast::display::ArrayFormatter::try_new(column.as_ref(), &options)
+        .map_err(|e| e.to_string())?;
+    let value = |row: usize| -> Value {
         if column.is_null(row) {
-            return Ok(Value::Null);
+            return Value::Null;
         }
-        Ok(match column.data_type() {
+        match column.data_type() {
             DataType::Int64 => Value::from(column.as_primitive::<Int64Type>().value(row)),
             DataType::UInt64 => Value::from(column.as_primitive::<UInt64Type>().value(row)),
             DataType::Float64 => {
@@ -559,24 +624,12 @@ fn json_cells(
             }
             DataType::Boolean => Value::Bool(column.as_boolean().value(row)),
             DataType::Utf8 => Value::String(column.as_string::<i32>().value(row).to_owned()),
-            DataType::Timestamp(_, _) if epoch.is_some() => {
-                let nanos = arrow_cast::cast(
-                    &column.slice(row, 1),
-                    &DataType::Timestamp(arrow_schema::TimeUnit::Nanosecond, None),
-                )
-                .map_err(|e| e.to_string())?;
-                let nanos = nanos.as_primitive::<TimestampNanosecondType>().value(0);
+            DataType::Timestamp(..) if epoch.is_some() => {
+                let nanos = column.as_primitive::<TimestampNanosecondType>().value(row);
                 Value::from(nanos / epoch.unwrap_or(1).max(1))
             }
-            _ => {
-                let formatter = arrow_cast::display::ArrayFormatter::try_new(
-                    column.as_ref(),
-                    &arrow_cast::display::FormatOptions::default(),
-                )
-                .map_err(|e| e.to_string())?;
-                Value::String(formatter.value(row).to_string())
-            }
-        })
+            _ => Value::String(formatter.value(row).to_string()),
+        }
     };
-    (0..len).map(value).collect()
+    Ok((0..column.len()).map(value).collect())
 }

@@ -300,10 +300,11 @@ async fn v1_query_endpoint() {
     let answer: Value = serde_json::from_str(&body).expect("JSON");
     assert_eq!(
         answer,
+        // The last series first, as the server's buffer hands them out.
         json!({"results": [{"statement_id": 0, "series": [
-            {"name": "cpu", "tags": {"host": "a"}, "columns": ["time", "mean"], "values": [[0, 10.5]]},
-            {"name": "cpu", "tags": {"host": "b"}, "columns": ["time", "mean"], "values": [[0, 20.0]]},
             {"name": "cpu", "tags": {"host": "c"}, "columns": ["time", "mean"], "values": [[0, 50.5]]},
+            {"name": "cpu", "tags": {"host": "b"}, "columns": ["time", "mean"], "values": [[0, 20.0]]},
+            {"name": "cpu", "tags": {"host": "a"}, "columns": ["time", "mean"], "values": [[0, 10.5]]},
         ]}]})
     );
     let (status, body) = request(
@@ -332,6 +333,19 @@ async fn v1_query_endpoint() {
     let answer: Value = serde_json::from_slice(&body).expect("JSON");
     assert_eq!(
         answer["results"][0]["series"][0],
-        json!({"name": "mem", "columns": ["time", "free"], "values": [["1970-01-01T00:00:01", 100]]})
+        json!({"name": "mem", "columns": ["time", "free"], "values": [["1970-01-01T00:00:01Z", 100]]})
+    );
+    assert!(body.ends_with(b"\r\n"));
+    // Nothing matched: no series.
+    let (status, body) = request(
+        &emulator,
+        "GET",
+        "/query?db=db&q=SELECT%20usage%20FROM%20cpu%20WHERE%20usage%20%3E%201000",
+        "",
+    )
+    .await;
+    assert_eq!(
+        (status, body.as_str()),
+        (200, "{\"results\":[{\"statement_id\":0}]}\r\n")
     );
 }
