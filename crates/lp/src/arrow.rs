@@ -9,6 +9,8 @@ use arrow_array::types::{
 use arrow_array::{
     Array, ArrowPrimitiveType, LargeStringArray, RecordBatch, StringArray, StringViewArray,
 };
+use std::sync::Arc;
+
 use arrow_buffer::{BooleanBuffer, NullBuffer};
 use arrow_schema::{DataType, TimeUnit};
 
@@ -61,8 +63,28 @@ impl TableMapping {
         self
     }
 
-    /// The columns written as tags (string or dictionary-of-string columns). A column that is
-    /// not in the batch is an error.
+    /// The columns written as tags. String columns (and dictionaries of strings) are written
+    /// as they are; integer, float, boolean, decimal, date, time, timestamp and duration
+    /// columns (and dictionaries of them) as their text (`2`, `21.5`, `true`,
+    /// `2022-01-01T08:00:00`), as the Python client does. A column that is not in the batch,
+    /// or of another type (a list, a struct, binary), is an error.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use arrow_array::{BooleanArray, Float64Array, Int64Array, RecordBatch};
+    /// use influxdb3_lp::{LineEncoder, RecordBatchLines, TableMapping};
+    ///
+    /// let batch = RecordBatch::try_from_iter([
+    ///     ("floor", Arc::new(Int64Array::from(vec![2])) as _),
+    ///     ("occupied", Arc::new(BooleanArray::from(vec![true])) as _),
+    ///     ("temp", Arc::new(Float64Array::from(vec![21.5])) as _),
+    /// ])?;
+    /// let mapping = TableMapping::new().measurement("home").tag_columns(["floor", "occupied"]).no_timestamp();
+    /// let mut encoder = LineEncoder::default();
+    /// encoder.encode(&RecordBatchLines::new(&batch, &mapping))?;
+    /// assert_eq!(encoder.as_bytes(), b"home,floor=2,occupied=true temp=21.5\n");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn tag_columns<I, S>(mut self, columns: I) -> Self
     where
         I: IntoIterator<Item = S>,
@@ -308,10 +330,58 @@ fn unsupported(name: &str, data_type: &DataType, role: &'static str) -> Error {
     }
 }
 
-impl<'a> RecordBatchLines<'a> {
-    fn plan(&self, encoder: &LineEncoder) -> Result<Plan<'a>, Error> {
-        let batch = self.batch;
-        let mapping = self.mapping;
+/// Whether a tag column of this type is written as its text: scalars (integers, floats,
+/// booleans, decimals, dates, times, timestamps, durations) and dictionaries of them.
+fn is_scalar(data_type: &DataType) -> bool {
+    match data_type {
+        DataType::Dictionary(_, values) => is_scalar(values),
+        other => other.is_primitive() || matches!(other, DataType::Boolean | DataType::Null),
+    }
+}
+
+/// `batch` with every non-string scalar tag column cast to its text (`2`, `true`, `21.5`,
+/// `2022-01-01T08:00:00`), or `None` when every tag column is already string-like.
+fn tags_as_text(batch: &RecordBatch, mapping: &TableMapping) -> Result<Option<RecordBatch>, Error> {
+    let schema = batch.schema_ref();
+    let to_cast: Vec<usize> = mapping
+        .tag_columns
+        .iter()
+        .filter_map(|name| schema.fields().iter().position(|f| f.name() == name))
+        .filter(|&i| {
+            let column = batch.column(i).as_ref();
+            StrColumn::new(column).is_none() && is_scalar(column.data_type())
+        })
+        .collect();
+    if to_cast.is_empty() {
+        return Ok(None);
+    }
+    let mut fields: Vec<arrow_schema::FieldRef> = schema.fields().iter().cloned().collect();
+    let mut columns = batch.columns().to_vec();
+    for i in to_cast {
+        let field = &fields[i];
+        let text = arrow_cast::cast(&columns[i], &DataType::Utf8)
+            .map_err(|_| unsupported(field.name(), field.data_type(), "tag"))?;
+        fields[i] = Arc::new(field.as_ref().clone().with_data_type(DataType::Utf8));
+        columns[i] = text;
+    }
+    let schema = Arc::new(arrow_schema::Schema::new_with_metadata(
+        fields,
+        schema.metadata().clone(),
+    ));
+    let options = arrow_array::RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
+    // The columns keep their lengths, so this cannot fail; should it, the first cast column
+    // is named as unsupported rather than panicking.
+    RecordBatch::try_new_with_options(schema.clone(), columns, &options)
+        .map(Some)
+        .map_err(|_| unsupported(schema.field(0).name(), &DataType::Utf8, "tag"))
+}
+
+impl RecordBatchLines<'_> {
+    fn plan<'a>(
+        batch: &'a RecordBatch,
+        mapping: &'a TableMapping,
+        encoder: &LineEncoder,
+    ) -> Result<Plan<'a>, Error> {
         let schema = batch.schema_ref();
         let index_of = |name: &str| schema.fields().iter().position(|f| f.name() == name);
 
@@ -522,7 +592,9 @@ fn is_valid(nulls: Option<&NullBuffer>, row: usize) -> bool {
 
 impl ToLineProtocol for RecordBatchLines<'_> {
     fn encode_to(&self, encoder: &mut LineEncoder) -> Result<(), Error> {
-        let mut plan = self.plan(encoder)?;
+        let converted = tags_as_text(self.batch, self.mapping)?;
+        let batch = converted.as_ref().unwrap_or(self.batch);
+        let mut plan = Self::plan(batch, self.mapping, encoder)?;
         let rows = self.batch.num_rows();
         // Reserve for the whole batch once, from the size of its first rows.
         const SAMPLE_ROWS: usize = 64;

@@ -5,4 +5,5 @@
 
 mod hosts;
 mod support;
+mod tag_types;
 mod timestamps;

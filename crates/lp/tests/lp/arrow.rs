@@ -428,7 +428,8 @@ fn mapping_errors_name_the_column() {
         err.to_string(),
         "column \"blob\" has type Binary, which cannot be written as a field"
     );
-    let mapping = TableMapping::new().measurement("m").tag_columns(["n"]);
+    // A binary tag column is not a scalar: an error naming it (an integer one is text).
+    let mapping = TableMapping::new().measurement("m").tag_columns(["blob"]);
     assert!(matches!(
         lines(&b, &mapping, Precision::Nanoseconds).unwrap_err(),
         Error::UnsupportedColumnType { role: "tag", .. }
@@ -568,4 +569,43 @@ fn dictionary_tag_values_are_escaped_once_and_checked_when_used() {
         "row 2: measurement \"m\": invalid value \"bad\\nvalue\" of tag \"room\": contains a line feed (\\n)"
     );
     assert!(encoder.is_empty());
+}
+
+#[test]
+fn scalar_tag_columns_are_written_as_text() {
+    let keys = Int8Array::from(vec![Some(0), Some(1), None]);
+    let dictionary =
+        DictionaryArray::<Int8Type>::try_new(keys, arc(Int64Array::from(vec![7, 8]))).unwrap();
+    let b = batch(vec![
+        (
+            "floor",
+            arc(Int64Array::from(vec![Some(2), Some(-3), None])),
+        ),
+        ("level", arc(UInt8Array::from(vec![1, 2, 3]))),
+        ("ok", arc(BooleanArray::from(vec![true, false, true]))),
+        ("ratio", arc(Float64Array::from(vec![0.5, 2.0, 1e21]))),
+        ("zone", arc(dictionary)),
+        (
+            "since",
+            arc(TimestampSecondArray::from(vec![1_641_024_000, 0, 1])),
+        ),
+        ("v", arc(Int64Array::from(vec![1, 2, 3]))),
+        ("time", times(vec![1, 2, 3])),
+    ]);
+    let mapping = TableMapping::new()
+        .measurement("m")
+        .tag_columns(["floor", "level", "ok", "ratio", "zone", "since"]);
+    assert_eq!(
+        lines(&b, &mapping, Precision::Nanoseconds).unwrap(),
+        "m,floor=2,level=1,ok=true,ratio=0.5,since=2022-01-01T08:00:00,zone=7 v=1i 1\n\
+         m,floor=-3,level=2,ok=false,ratio=2.0,since=1970-01-01T00:00:00,zone=8 v=2i 2\n\
+         m,level=3,ok=true,ratio=1e21,since=1970-01-01T00:00:01 v=3i 3\n"
+    );
+    // The columns are tags, not fields, and the result parses as the server would.
+    let text = lines(&b, &mapping, Precision::Nanoseconds).unwrap();
+    for line in influxdb3_lp::parse_lines(&text) {
+        let line = line.unwrap();
+        assert_eq!(line.fields.len(), 1);
+        assert!(line.tags.iter().any(|(k, _)| k == "level"));
+    }
 }
