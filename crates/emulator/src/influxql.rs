@@ -1367,6 +1367,8 @@ fn select_sql(
         .iter()
         .filter_map(|name| snapshot.tables.iter().find(|t| t.name == *name))
         .collect();
+    let expanded = expand_wildcard_aggregates(select, &tables);
+    let select = &expanded;
     let mut branches = Vec::new();
     for table in &tables {
         let columns = Columns {
@@ -1430,6 +1432,60 @@ fn select_sql(
         order.join(", ")
     );
     Ok((Translation::Sql(sql), group_key))
+}
+
+/// `agg(*)` as one `agg(field) AS agg_field` per field of the measurements it may apply to
+/// (numeric fields for `mean`, `median`, `sum`, `spread`, `stddev`, `min`, `max`; every
+/// field for `count`, `first`, `last`, `distinct`), sorted by field name, as InfluxQL does.
+fn expand_wildcard_aggregates(select: &Select, tables: &[&TableSnapshot]) -> Select {
+    let mut fields = Vec::new();
+    for field in &select.fields {
+        let Expr::Call { name, args } = &field.expr else {
+            fields.push(field.clone());
+            continue;
+        };
+        let [Expr::Wildcard { .. }] = args.as_slice() else {
+            fields.push(field.clone());
+            continue;
+        };
+        if !AGGREGATES.contains(&name.as_str()) {
+            fields.push(field.clone());
+            continue;
+        }
+        let numeric_only = !matches!(name.as_str(), "count" | "first" | "last" | "distinct");
+        let mut names: Vec<String> = Vec::new();
+        for table in tables {
+            for column in table.schema.fields() {
+                let numeric = matches!(
+                    column.data_type(),
+                    DataType::Float64 | DataType::Int64 | DataType::UInt64
+                );
+                if column_kind(column) == ColumnKind::Field
+                    && (numeric || !numeric_only)
+                    && !names.contains(column.name())
+                {
+                    names.push(column.name().clone());
+                }
+            }
+        }
+        names.sort();
+        for column in names {
+            fields.push(SelectField {
+                expr: Expr::Call {
+                    name: name.clone(),
+                    args: vec![Expr::Ident {
+                        name: column.clone(),
+                        cast: None,
+                    }],
+                },
+                alias: Some(format!("{name}_{column}")),
+            });
+        }
+    }
+    Select {
+        fields,
+        ..select.clone()
+    }
 }
 
 /// Translates a `SELECT` for one measurement `table`: the translation, its output column
@@ -1850,7 +1906,17 @@ impl Translator<'_, '_> {
     /// A value expression (projection or operand of a comparison).
     fn value(&self, expr: &Expr, in_aggregate_select: bool) -> Result<String, QueryError> {
         Ok(match expr {
-            Expr::Ident { name, .. } => self.column(name),
+            Expr::Ident { name, cast } => {
+                let column = self.column(name);
+                // `::integer`, `::float` and `::unsigned` convert numbers (truncating floats);
+                // other values become null. `::field` and `::tag` only select.
+                match cast.as_deref() {
+                    Some("integer") => format!("TRY_CAST({column} AS BIGINT)"),
+                    Some("float") => format!("TRY_CAST({column} AS DOUBLE)"),
+                    Some("unsigned") => format!("TRY_CAST({column} AS BIGINT UNSIGNED)"),
+                    _ => column,
+                }
+            }
             Expr::Wildcard { .. } => {
                 return Err(QueryError::unsupported("'*' inside an expression"));
             }
@@ -2640,6 +2706,10 @@ mod tests {
             ),
             ("SELECT * FROM home WHERE time < 90d", "++\n++"),
             (
+                "SELECT count(*) FROM home",
+                "+------------------+---------------------+----------+-----------+------------+\n| iox::measurement | time                | count_co | count_hum | count_temp |\n+------------------+---------------------+----------+-----------+------------+\n| home             | 1970-01-01T00:00:00 | 6        | 6         | 6          |\n+------------------+---------------------+----------+-----------+------------+",
+            ),
+            (
                 "SELECT * FROM weather WHERE city = ''",
                 "+------------------+---------------------+------+-------+------+-------+\n| iox::measurement | time                | city | count | note | sunny |\n+------------------+---------------------+------+-------+------+-------+\n| weather          | 1970-01-01T00:00:03 |      | 3     | odd  |       |\n+------------------+---------------------+------+-------+------+-------+",
             ),
@@ -2900,10 +2970,6 @@ mod tests {
             (
                 "SELECT percentile(temp, 90) FROM home",
                 "the emulator does not support the InfluxQL function percentile()",
-            ),
-            (
-                "SELECT count(*) FROM home",
-                "the emulator does not support count(*)",
             ),
             (
                 "SELECT temp FROM home WHERE time > 1.5",
