@@ -474,12 +474,19 @@ impl ClientBuilder {
             }
         };
 
-        let encoder = LineEncoder::new(self.precision).with_default_tags(
-            self.write_client_options
-                .default_tags
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.as_str())),
-        );
+        let encoder = LineEncoder::new(self.precision)
+            .with_tag_order(
+                self.write_client_options
+                    .tag_order
+                    .iter()
+                    .map(String::as_str),
+            )
+            .with_default_tags(
+                self.write_client_options
+                    .default_tags
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str())),
+            );
         encoder
             .check_default_tags()
             .map_err(|e| Error::config(format!("invalid default tag: {e}")))?;

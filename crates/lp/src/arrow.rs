@@ -25,7 +25,8 @@ use crate::{Error, LineEncoder, Precision, Timestamp, ToLineProtocol};
 /// - Measurement: the fixed [`measurement`](Self::measurement) if set, else the value of the
 ///   `measurement` column, else of the `iox::measurement` column. Columns with those two names
 ///   are never written as fields.
-/// - Tags: the [`tag_columns`](Self::tag_columns), written sorted by name.
+/// - Tags: the [`tag_columns`](Self::tag_columns), written sorted by name (or in the
+///   encoder's [tag order](crate::LineEncoder::with_tag_order)).
 /// - Timestamp: the [`timestamp_column`](Self::timestamp_column) (default `time`), unless
 ///   [`no_timestamp`](Self::no_timestamp) is set.
 ///
@@ -458,7 +459,7 @@ impl RecordBatchLines<'_> {
             })
         };
 
-        // Tags, sorted by key and merged with the encoder's default tags (a column wins).
+        // Tags, in the encoder's tag order and merged with its default tags (a column wins).
         let mut tag_columns: Vec<(&'a str, usize)> = Vec::with_capacity(mapping.tag_columns.len());
         for name in &mapping.tag_columns {
             let i = index_of(name).ok_or_else(|| Error::MissingColumn {
@@ -468,7 +469,8 @@ impl RecordBatchLines<'_> {
             })?;
             tag_columns.push((schema.field(i).name().as_str(), i));
         }
-        tag_columns.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        let tag_order = encoder.tag_order();
+        tag_columns.sort_unstable_by(|a, b| crate::encoder::tag_cmp(tag_order, a.0, b.0));
         if let Some(w) = tag_columns.windows(2).find(|w| w[0].0 == w[1].0) {
             return Err(Error::DuplicateTagKey {
                 measurement: snippet(measurement_name),
@@ -481,7 +483,9 @@ impl RecordBatchLines<'_> {
         let mut d = 0;
         for &(name, i) in &tag_columns {
             while let Some(default) = defaults.get(d) {
-                if default.key.as_str() > name {
+                if crate::encoder::tag_cmp(tag_order, &default.key, name)
+                    == std::cmp::Ordering::Greater
+                {
                     break;
                 }
                 d += 1;

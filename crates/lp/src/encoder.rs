@@ -1,5 +1,6 @@
 //! [`LineEncoder`], the [`ToLineProtocol`] trait, escaping and validation.
 
+use std::cmp::Ordering;
 use std::fmt;
 use std::sync::Arc;
 
@@ -301,6 +302,17 @@ pub(crate) struct Mark {
     stats: EncodeStats,
 }
 
+/// How tag keys `a` and `b` compare in the tag order `order`: keys named in it first, in its
+/// order, then the others by bytes (plain `str` order when `order` is empty).
+#[inline]
+pub(crate) fn tag_cmp(order: &[String], a: &str, b: &str) -> Ordering {
+    if order.is_empty() {
+        return a.cmp(b);
+    }
+    let rank = |k: &str| order.iter().position(|o| o == k).unwrap_or(order.len());
+    rank(a).cmp(&rank(b)).then_with(|| a.cmp(b))
+}
+
 /// Encodes records to line protocol into a reusable byte buffer.
 ///
 /// Each record becomes one line ending in `\n`, in the encoder's [`Precision`]. A record that
@@ -326,6 +338,8 @@ pub struct LineEncoder {
     /// Shared by clones: an encoder prepared once with default tags is cloned per write
     /// without escaping them again.
     pub(crate) default_tags: Arc<Vec<DefaultTag>>,
+    /// Tag keys written first, in this order (the rest follow sorted); shared by clones.
+    pub(crate) tag_order: Arc<Vec<String>>,
     invalid_default: Option<InvalidDefaultTag>,
     pub(crate) line_count: usize,
     pub(crate) stats: EncodeStats,
@@ -337,6 +351,9 @@ pub struct LineEncoder {
     pub(crate) last_tag_key: String,
     pub(crate) field_keys: String,
     pub(crate) field_key_ends: Vec<usize>,
+    /// Scratch space of [`LineBuilder`](crate::LineBuilder) with a tag order: the line's
+    /// tags, collected to be ordered before the first field.
+    pub(crate) pending_tags: Vec<(String, String)>,
 }
 
 impl Default for LineEncoder {
@@ -360,6 +377,7 @@ impl fmt::Debug for LineEncoder {
                     .map(|t| t.key.as_str())
                     .collect::<Vec<_>>(),
             )
+            .field("tag_order", &self.tag_order)
             .finish()
     }
 }
@@ -371,6 +389,7 @@ impl LineEncoder {
             buf: Vec::new(),
             precision,
             default_tags: Arc::default(),
+            tag_order: Arc::default(),
             invalid_default: None,
             line_count: 0,
             stats: EncodeStats::default(),
@@ -379,6 +398,7 @@ impl LineEncoder {
             last_tag_key: String::new(),
             field_keys: String::new(),
             field_key_ends: Vec::new(),
+            pending_tags: Vec::new(),
         }
     }
 
@@ -428,12 +448,63 @@ impl LineEncoder {
                 Some(encoded.into_boxed_slice())
             };
             let tags = Arc::make_mut(&mut self.default_tags);
-            match tags.binary_search_by(|t| t.key.cmp(&key)) {
-                Ok(i) => tags[i].encoded = encoded,
-                Err(i) => tags.insert(i, DefaultTag { key, encoded }),
+            match tags.iter_mut().find(|t| t.key == key) {
+                Some(tag) => tag.encoded = encoded,
+                None => tags.push(DefaultTag { key, encoded }),
             }
         }
+        self.sort_default_tags();
         self
+    }
+
+    /// Writes the tags named in `keys` first, in that order, and the others after them sorted
+    /// by key (the `tag_order` of the Python, Go and Java clients). Tags are sorted by key
+    /// without it. InfluxDB 3 keeps the tag order of a table's first write as its column order,
+    /// which decides how well queries filtering on the leading tags perform.
+    ///
+    /// It applies to everything the encoder orders: [`Point`]s, default tags, `RecordBatch`
+    /// tag columns and [`LineBuilder`](crate::LineBuilder) lines (so derive-macro structs);
+    /// ready line protocol text is written as it is. Keys repeated in `keys` count at their
+    /// first place; an empty list means plain sorting.
+    ///
+    /// ```
+    /// use influxdb3_lp::{LineEncoder, Point};
+    ///
+    /// let mut encoder = LineEncoder::default()
+    ///     .with_tag_order(["region", "host"])
+    ///     .with_default_tags([("env", "prod")]);
+    /// encoder.encode(&Point::new("cpu").tag("az", "1").tag("host", "h1").tag("region", "eu").field("v", 1))?;
+    /// assert_eq!(encoder.as_bytes(), b"cpu,region=eu,host=h1,az=1,env=prod v=1i\n");
+    /// # Ok::<(), influxdb3_lp::Error>(())
+    /// ```
+    pub fn with_tag_order<S: Into<String>>(mut self, keys: impl IntoIterator<Item = S>) -> Self {
+        let mut order: Vec<String> = Vec::new();
+        for key in keys {
+            let key = key.into();
+            if !order.contains(&key) {
+                order.push(key);
+            }
+        }
+        self.tag_order = Arc::new(order);
+        self.sort_default_tags();
+        self
+    }
+
+    /// The tag keys written first, in order (empty: tags are sorted by key).
+    pub fn tag_order(&self) -> &[String] {
+        &self.tag_order
+    }
+
+    /// Sorts the default tags in the encoder's tag order.
+    fn sort_default_tags(&mut self) {
+        let order = Arc::clone(&self.tag_order);
+        if !self
+            .default_tags
+            .windows(2)
+            .all(|w| tag_cmp(&order, &w[0].key, &w[1].key) == Ordering::Less)
+        {
+            Arc::make_mut(&mut self.default_tags).sort_by(|a, b| tag_cmp(&order, &a.key, &b.key));
+        }
     }
 
     /// The precision timestamps are written in.
@@ -679,7 +750,8 @@ impl LineEncoder {
         })
     }
 
-    /// Merges the default tags with already sorted, unique `tags` and writes them all.
+    /// Merges the default tags with `tags`, already unique and in the encoder's tag order
+    /// (see [`tag_cmp`]), and writes them all.
     #[inline]
     pub(crate) fn write_sorted_tags<'t>(
         &mut self,
@@ -689,7 +761,7 @@ impl LineEncoder {
         let mut d = 0;
         for (key, value) in tags {
             while let Some(default) = self.default_tags.get(d) {
-                if default.key.as_str() > key {
+                if tag_cmp(&self.tag_order, &default.key, key) == Ordering::Greater {
                     break;
                 }
                 d += 1;
@@ -800,7 +872,9 @@ impl LineEncoder {
         self.write_measurement(measurement)?;
 
         let tags = point.tags();
-        let sorted = tags.windows(2).all(|w| w[0].0 < w[1].0);
+        let sorted = tags
+            .windows(2)
+            .all(|w| tag_cmp(&self.tag_order, &w[0].0, &w[1].0) == Ordering::Less);
         if sorted {
             self.write_sorted_tags(
                 measurement,
@@ -810,7 +884,10 @@ impl LineEncoder {
             let mut order = std::mem::take(&mut self.order);
             order.clear();
             order.extend(0..tags.len() as u32);
-            order.sort_unstable_by(|&a, &b| tags[a as usize].0.cmp(&tags[b as usize].0));
+            let tag_order = &self.tag_order;
+            order.sort_unstable_by(|&a, &b| {
+                tag_cmp(tag_order, &tags[a as usize].0, &tags[b as usize].0)
+            });
             let duplicate = order
                 .windows(2)
                 .find(|w| tags[w[0] as usize].0 == tags[w[1] as usize].0);

@@ -19,6 +19,7 @@ impl LineEncoder {
         self.write_measurement(measurement)
             .inspect_err(|_| self.rollback(mark))?;
         self.last_tag_key.clear();
+        self.pending_tags.clear();
         self.field_keys.clear();
         self.field_key_ends.clear();
         Ok(LineBuilder {
@@ -46,7 +47,9 @@ impl LineEncoder {
 /// [`EncodeStats::skipped_records`](crate::EncodeStats). Both kinds are counted in the stats.
 ///
 /// Unlike a `Point`, the builder does not sort: **tags must be added in increasing order of
-/// their keys** (by bytes, as `str` compares), and all before the first field. A tag out of
+/// their keys** (by bytes, as `str` compares), and all before the first field. With a
+/// [tag order](LineEncoder::with_tag_order) on the encoder, tags may come in any order (still
+/// before the first field): they are collected and written in the encoder's order. A tag out of
 /// order, a repeated tag or field key, or any invalid name makes [`finish`](Self::finish)
 /// fail with the first such error. Nothing is kept of a line that fails or that is dropped
 /// without `finish`: the encoder is left as it was before [`LineEncoder::line`].
@@ -167,7 +170,7 @@ impl LineBuilder<'_> {
         if self.fields_written == 0 {
             // Default tags left out for an empty value are counted, as for a point.
             if !self.in_fields {
-                self.write_defaults_before(None);
+                self.write_remaining_tags()?;
             }
             let encoder = &mut *self.encoder;
             encoder.buf.truncate(self.mark.len);
@@ -189,13 +192,43 @@ impl LineBuilder<'_> {
         Ok(())
     }
 
+    /// Writes what is left of the tags before the fields: the collected tags in the encoder's
+    /// tag order, merged with the default tags, or (without a tag order, where the line's
+    /// tags are already written) the remaining default tags.
+    fn write_remaining_tags(&mut self) -> Result<(), Error> {
+        if self.encoder.tag_order.is_empty() {
+            self.write_defaults_before(None);
+            return Ok(());
+        }
+        let encoder = &mut *self.encoder;
+        let mut tags = std::mem::take(&mut encoder.pending_tags);
+        let order = std::sync::Arc::clone(&encoder.tag_order);
+        tags.sort_by(|a, b| crate::encoder::tag_cmp(&order, &a.0, &b.0));
+        let result = match tags.windows(2).find(|w| w[0].0 == w[1].0) {
+            Some(w) => Err(Error::DuplicateTagKey {
+                measurement: snippet(self.measurement),
+                key: snippet(&w[0].0),
+            }),
+            None => encoder.write_sorted_tags(
+                self.measurement,
+                tags.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+            ),
+        };
+        tags.clear();
+        encoder.pending_tags = tags;
+        result
+    }
+
     /// Writes the default tags whose keys sort before `key` (all of them for `None`), and
     /// skips the one equal to it, which the line's own tag overrides.
     fn write_defaults_before(&mut self, key: Option<&str>) {
         let encoder = &mut *self.encoder;
         let defaults = &encoder.default_tags;
         while let Some(default) = defaults.get(self.next_default) {
-            if key.is_some_and(|key| default.key.as_str() > key) {
+            if key.is_some_and(|key| {
+                crate::encoder::tag_cmp(&encoder.tag_order, &default.key, key)
+                    == std::cmp::Ordering::Greater
+            }) {
                 break;
             }
             self.next_default += 1;
@@ -220,6 +253,14 @@ impl LineBuilder<'_> {
             return Err(out_of_place(
                 "a line's tags must all be added before its first field",
             ));
+        }
+        if !self.encoder.tag_order.is_empty() {
+            // Collected, and ordered before the first field.
+            self.encoder
+                .pending_tags
+                .push((key.to_owned(), value.to_owned()));
+            self.has_tag = true;
+            return Ok(());
         }
         if self.has_tag {
             let previous = self.encoder.last_tag_key.as_str();
@@ -259,7 +300,7 @@ impl LineBuilder<'_> {
         encoder.field_keys.push_str(key);
         encoder.field_key_ends.push(encoder.field_keys.len());
         if !self.in_fields {
-            self.write_defaults_before(None);
+            self.write_remaining_tags()?;
             self.encoder.buf.push(b' ');
             self.in_fields = true;
         }

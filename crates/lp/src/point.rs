@@ -361,7 +361,8 @@ pub(crate) fn f32_to_f64(v: f32) -> f64 {
 
 /// One line of line protocol: a measurement, tags, fields and an optional timestamp.
 ///
-/// Built with a builder-style API. Tags are written sorted by key; fields in the order given.
+/// Built with a builder-style API. Tags are written sorted by key (or in the encoder's
+/// [tag order](crate::LineEncoder::with_tag_order)); fields in the order given.
 /// Nothing is checked until the point is encoded by a [`LineEncoder`](crate::LineEncoder).
 ///
 /// ```

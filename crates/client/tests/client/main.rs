@@ -5,5 +5,6 @@
 
 mod hosts;
 mod support;
+mod tag_order;
 mod tag_types;
 mod timestamps;

@@ -609,3 +609,27 @@ fn scalar_tag_columns_are_written_as_text() {
         assert!(line.tags.iter().any(|(k, _)| k == "level"));
     }
 }
+
+#[test]
+fn tag_columns_follow_the_encoders_tag_order() {
+    let b = batch(vec![
+        ("a", arc(StringArray::from(vec!["1"]))),
+        ("room", arc(StringArray::from(vec!["Kitchen"]))),
+        ("z", arc(StringArray::from(vec!["9"]))),
+        ("v", arc(Int64Array::from(vec![1]))),
+    ]);
+    let mapping = TableMapping::new()
+        .measurement("m")
+        .tag_columns(["a", "room", "z"])
+        .no_timestamp();
+    let mut encoder = LineEncoder::default()
+        .with_tag_order(["z", "room"])
+        .with_default_tags([("site", "s"), ("b", "x")]);
+    encoder
+        .encode(&RecordBatchLines::new(&b, &mapping))
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(encoder.as_bytes()),
+        "m,z=9,room=Kitchen,a=1,b=x,site=s v=1i\n"
+    );
+}

@@ -166,3 +166,41 @@ fn lines_split_as_the_server_does() {
     assert_eq!(lines(b"m s=\"open\nv=1\n").count(), 1);
     assert_eq!(lines(b"m v=1\\").count(), 1);
 }
+
+#[test]
+fn with_a_tag_order_builder_tags_come_in_any_order() -> Result<(), Error> {
+    let mut encoder = LineEncoder::default()
+        .with_tag_order(["room"])
+        .with_default_tags([("site", "a")]);
+    encoder
+        .line("home")?
+        .tag("b", "1")
+        .tag("room", "Kitchen")
+        .tag("a", "2")
+        .field("temp", 21.5)
+        .finish()?;
+    assert_eq!(
+        String::from_utf8_lossy(encoder.as_bytes()),
+        "home,room=Kitchen,a=2,b=1,site=a temp=21.5\n"
+    );
+    // A repeated key is still an error, and leaves the encoder as it was.
+    let err = encoder
+        .line("home")?
+        .tag("a", "1")
+        .tag("a", "2")
+        .field("v", 1)
+        .finish();
+    assert!(matches!(err, Err(Error::DuplicateTagKey { .. })), "{err:?}");
+    // A tag after a field is still an error.
+    let err = encoder.line("home")?.field("v", 1).tag("a", "1").finish();
+    assert!(matches!(err, Err(Error::InvalidTagKey { .. })), "{err:?}");
+    // A line with no field left is skipped.
+    encoder
+        .line("home")?
+        .tag("a", "1")
+        .field("v", f64::NAN)
+        .finish()?;
+    assert_eq!(encoder.line_count(), 1);
+    assert_eq!(encoder.stats().skipped_records, 1);
+    Ok(())
+}

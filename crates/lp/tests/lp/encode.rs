@@ -615,3 +615,48 @@ fn validated_line_protocol_reports_the_line() {
     let err = encode(&Validated("x v=1\ny v=\n")).unwrap_err();
     assert_eq!(err.to_string(), "line 2: No fields were provided: \"y v=\"");
 }
+
+#[test]
+fn tag_order_puts_named_tags_first_and_sorts_the_rest() {
+    let mut encoder = LineEncoder::default()
+        .with_tag_order(["room", "floor", "room"])
+        .with_default_tags([("site", "a"), ("building", "b")]);
+    assert_eq!(encoder.tag_order(), ["room", "floor"]);
+    encoder
+        .encode(
+            &p("home")
+                .tag("zone", "z")
+                .tag("floor", "2")
+                .tag("alpha", "x")
+                .tag("room", "Kitchen")
+                .field("temp", 21.5),
+        )
+        .unwrap();
+    // Only some named, a default tag named in the order, and a line tag overriding a default.
+    let mut defaults = LineEncoder::default()
+        .with_default_tags([("site", "a"), ("room", "none")])
+        .with_tag_order(["site", "room"]);
+    defaults
+        .encode(&p("m").tag("room", "Kitchen").tag("a", "1").field("v", 1))
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(encoder.as_bytes()),
+        "home,room=Kitchen,floor=2,alpha=x,building=b,site=a,zone=z temp=21.5\n"
+    );
+    assert_eq!(
+        String::from_utf8_lossy(defaults.as_bytes()),
+        "m,site=a,room=Kitchen,a=1 v=1i\n"
+    );
+    // A duplicate key is still an error; without an order, tags are sorted.
+    assert!(matches!(
+        LineEncoder::default()
+            .with_tag_order(["b"])
+            .encode(&p("m").tag("a", "1").tag("a", "2").field("v", 1)),
+        Err(Error::DuplicateTagKey { .. })
+    ));
+    let mut plain = LineEncoder::default().with_tag_order(Vec::<String>::new());
+    plain
+        .encode(&p("m").tag("b", "1").tag("a", "2").field("v", 1))
+        .unwrap();
+    assert_eq!(plain.as_bytes(), b"m,a=2,b=1 v=1i\n");
+}
