@@ -7,19 +7,28 @@
 //! SQL queries, or (for `SHOW …`) straight into record batches built from the snapshot.
 //!
 //! Supported:
-//! - `SELECT` of fields, tags, `*` (also `*::field`, `*::tag`), arithmetic, and the aggregates
-//!   `MEAN`, `MEDIAN`, `SUM`, `COUNT` (also `COUNT(DISTINCT(f))`), `MIN`, `MAX`, `FIRST`,
-//!   `LAST`, `SPREAD`, `STDDEV`, `DISTINCT`, with `AS` aliases, `FROM` one measurement;
+//! - `SELECT` of fields, tags, `*` (also `*::field`, `*::tag`), `::integer`/`::float`/
+//!   `::unsigned` casts, arithmetic, and the aggregates `MEAN`, `MEDIAN`, `SUM`, `COUNT`
+//!   (also `COUNT(DISTINCT(f))`), `MIN`, `MAX`, `FIRST`, `LAST`, `SPREAD`, `STDDEV`,
+//!   `DISTINCT`, also over `*` (`count(*)` is `count_<field>` per field), with `AS`
+//!   aliases; `FROM` one or several measurements (one result ordered by measurement, columns
+//!   a measurement lacks are null);
 //! - `WHERE` with `AND`/`OR`, comparisons, `=~`/`!~` regexes, time conditions against
 //!   RFC 3339 strings, epoch-nanosecond integers, `now()` arithmetic with duration literals
-//!   and bare durations (`time >= 2s` is two seconds after the epoch, as on the server), `$name` parameters;
+//!   and bare durations (`time >= 2s` is two seconds after the epoch, as on the server),
+//!   `$name` parameters;
 //! - `GROUP BY` tags, `*` and `time(interval[, offset])` with `fill(null|none|<number>|
 //!   previous|linear)`: empty intervals of each series are filled over the `WHERE` time range
 //!   (up to now without an upper bound) by [`crate::gapfill`], as the server does; a fill
 //!   number replaces output values, not values inside an expression of aggregates;
 //!   `ORDER BY time [ASC|DESC]`, `LIMIT`/`OFFSET` (per series, as in InfluxDB);
 //! - `SHOW MEASUREMENTS`, `SHOW TAG KEYS [FROM m]`, `SHOW FIELD KEYS [FROM m]`,
-//!   `SHOW TAG VALUES [FROM m] WITH KEY = k | IN (…) | =~ /re/`.
+//!   `SHOW TAG VALUES [FROM m] WITH KEY = k | IN (…) | =~ /re/ [WHERE …]`,
+//!   `SHOW RETENTION POLICIES` (`SHOW DATABASES` is answered by the HTTP endpoints).
+//!
+//! Results carry the server's schema metadata (see [`translate`]); syntax errors use the
+//! server parser's words where the emulator knows them (`invalid SELECT statement, expected
+//! field at pos 7`).
 //!
 //! Anything else fails with `the emulator does not support …`.
 

@@ -59,11 +59,11 @@ pub(crate) struct QueryError {
     http_body: Option<String>,
 }
 
-/// DataFusion 55 starts some messages' second sentence on a new line where the server's
-/// DataFusion writes a space (`No field named x.\nValid fields are …`).
+/// DataFusion 55 starts the list of valid fields of a schema error on a new line where the
+/// server's DataFusion writes a space (`No field named x. Valid fields are …`).
 fn server_wording(message: String) -> String {
-    if message.contains(".\n") {
-        message.replace(".\n", ". ")
+    if message.contains(".\nValid fields are") {
+        message.replace(".\nValid fields are", ". Valid fields are")
     } else {
         message
     }

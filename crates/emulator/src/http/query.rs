@@ -1,4 +1,9 @@
-//! `/api/v3/query_sql` and `/api/v3/query_influxql` (PROTOCOL.md §4.2).
+//! `/api/v3/query_sql`, `/api/v3/query_influxql` (PROTOCOL.md §4.2) and the v1 `/query`.
+//!
+//! As 3.6.0: planning errors are 500 `query error: error while planning query: …`, InfluxQL
+//! syntax errors 500 `error in InfluxQL statement: …`, an unknown `Accept` value 500
+//! `invalid mime type (…)`; `SHOW DATABASES` (no `db` needed) and `SHOW RETENTION POLICIES`
+//! have their own shapes over HTTP.
 //!
 //! The result is computed in full and then sent; the real server streams it (an error during
 //! execution truncates its body instead of producing an error status).
