@@ -83,6 +83,16 @@ impl QueryRequest {
     /// Decodes the ticket; the reason for a failure is hidden, as in InfluxDB.
     fn decode(ticket: &[u8]) -> Result<Self, Status> {
         let invalid = || Status::invalid_argument("Invalid ticket. Error: Invalid ticket");
+        if ticket.is_empty() {
+            // The server tries protobuf before JSON, and no bytes are a valid empty protobuf
+            // `ReadInfo`: SQL `""` on database `""` (which then does not exist).
+            return Ok(Self {
+                database: String::new(),
+                query: String::new(),
+                language: QueryLanguage::Sql,
+                params: serde_json::Map::new(),
+            });
+        }
         let ticket: JsonTicket = serde_json::from_slice(ticket).map_err(|_| invalid())?;
         let language = match ticket.query_type.as_deref() {
             None | Some("sql") => QueryLanguage::Sql,

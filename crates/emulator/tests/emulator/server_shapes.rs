@@ -349,3 +349,28 @@ async fn v1_query_endpoint() {
         (200, "{\"results\":[{\"statement_id\":0}]}\r\n")
     );
 }
+
+#[tokio::test]
+async fn empty_ticket_is_an_empty_query_on_no_database() {
+    let emulator = start().await;
+    let channel = Channel::from_shared(emulator.url())
+        .expect("valid url")
+        .connect()
+        .await
+        .expect("gRPC connection");
+    let mut client = FlightClient::new(channel);
+    let outcome = match client.do_get(Ticket::new(Bytes::new())).await {
+        Ok(stream) => stream.try_collect::<Vec<_>>().await.map(|_| ()),
+        Err(e) => Err(e),
+    };
+    match outcome {
+        Err(arrow_flight::error::FlightError::Tonic(status)) => {
+            assert_eq!(status.code(), tonic::Code::Internal, "{status}");
+            assert_eq!(
+                status.message(),
+                "Cannot retrieve database: External error: database not found: "
+            );
+        }
+        other => panic!("expected INTERNAL, got {other:?}"),
+    }
+}
