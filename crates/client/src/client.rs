@@ -154,6 +154,7 @@ pub struct ClientBuilder {
     use_v2_api: bool,
     write_timeout: Option<Option<Duration>>,
     query_timeout: Option<Duration>,
+    disable_grpc_compression: Option<bool>,
     headers: Vec<(String, String)>,
     proxy: Option<String>,
     root_certificates: Vec<Vec<u8>>,
@@ -191,6 +192,7 @@ impl ClientBuilder {
             use_v2_api: true,
             write_timeout: None,
             query_timeout: None,
+            disable_grpc_compression: None,
             headers: Vec::new(),
             proxy: None,
             root_certificates: Vec::new(),
@@ -204,8 +206,9 @@ impl ClientBuilder {
     /// A builder from the `INFLUX_*` environment variables (PROTOCOL.md §7.3):
     /// `INFLUX_HOST` (required), `INFLUX_TOKEN`, `INFLUX_AUTH_SCHEME`, `INFLUX_DATABASE`,
     /// `INFLUX_ORG`, `INFLUX_PRECISION`, `INFLUX_GZIP_THRESHOLD`, `INFLUX_WRITE_NO_SYNC`,
-    /// `INFLUX_WRITE_ACCEPT_PARTIAL`, `INFLUX_WRITE_USE_V2_API`, `INFLUX_WRITE_TIMEOUT` and
-    /// `INFLUX_QUERY_TIMEOUT` (durations such as `10s`, `500ms`, `1m`). A value that cannot
+    /// `INFLUX_WRITE_ACCEPT_PARTIAL`, `INFLUX_WRITE_USE_V2_API`,
+    /// `INFLUX_DISABLE_GRPC_COMPRESSION`, `INFLUX_WRITE_TIMEOUT` and `INFLUX_QUERY_TIMEOUT`
+    /// (durations such as `10s`, `500ms`, `1m`). A value that cannot
     /// be parsed is an error naming the variable. Add callbacks and other options before
     /// [`build`](Self::build).
     pub fn from_env() -> Result<Self, Error> {
@@ -247,6 +250,7 @@ impl ClientBuilder {
             b.write_timeout = Some(Some(t));
         }
         b.query_timeout = s.query_timeout;
+        b.disable_grpc_compression = s.disable_grpc_compression;
         b
     }
 
@@ -359,6 +363,16 @@ impl ClientBuilder {
         self
     }
 
+    /// Stops asking the server for gzip-compressed query responses (Python's
+    /// `disable_grpc_compression`; `INFLUX_DISABLE_GRPC_COMPRESSION` in
+    /// [`from_env`](Self::from_env)). Compression is on by default; see
+    /// [`FlightOptions::disable_grpc_compression`]. This setting wins over the one in
+    /// [`flight_client_options`](Self::flight_client_options).
+    pub fn disable_grpc_compression(mut self, disable: bool) -> Self {
+        self.disable_grpc_compression = Some(disable);
+        self
+    }
+
     /// Sends write requests through an HTTP proxy (`http://[user:password@]host:port`).
     pub fn proxy(mut self, proxy_url: impl Into<String>) -> Self {
         self.proxy = Some(proxy_url.into());
@@ -449,6 +463,9 @@ impl ClientBuilder {
         if self.danger_accept_invalid_certs {
             transport = transport.danger_accept_invalid_certs(true);
             flight = flight.danger_accept_invalid_certs(true);
+        }
+        if let Some(disable) = self.disable_grpc_compression {
+            flight = flight.disable_grpc_compression(disable);
         }
         if let Some(t) = self.query_timeout {
             flight = flight.query_timeout(t);

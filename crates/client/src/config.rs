@@ -41,6 +41,7 @@ pub(crate) struct Settings {
     pub(crate) use_v2_api: Option<bool>,
     pub(crate) write_timeout: Option<Duration>,
     pub(crate) query_timeout: Option<Duration>,
+    pub(crate) disable_grpc_compression: Option<bool>,
 }
 
 /// Reads the `INFLUX_*` variables through `lookup` (the process environment in production).
@@ -78,6 +79,9 @@ pub(crate) fn from_env(lookup: impl Fn(&str) -> Option<String>) -> Result<Settin
             .transpose()?,
         query_timeout: get("INFLUX_QUERY_TIMEOUT")
             .map(|v| parse_duration(origin, "INFLUX_QUERY_TIMEOUT", &v))
+            .transpose()?,
+        disable_grpc_compression: get("INFLUX_DISABLE_GRPC_COMPRESSION")
+            .map(|v| parse_bool(origin, "INFLUX_DISABLE_GRPC_COMPRESSION", &v))
             .transpose()?,
     })
 }
@@ -274,6 +278,7 @@ mod tests {
             ("INFLUX_WRITE_USE_V2_API", "False"),
             ("INFLUX_WRITE_TIMEOUT", "500ms"),
             ("INFLUX_QUERY_TIMEOUT", "1m"),
+            ("INFLUX_DISABLE_GRPC_COMPRESSION", "true"),
         ]))?;
         assert_eq!(s.host.as_deref(), Some("https://example.com:8181"));
         assert_eq!(s.token.as_deref(), Some("secret"));
@@ -287,6 +292,7 @@ mod tests {
         assert_eq!(s.use_v2_api, Some(false));
         assert_eq!(s.write_timeout, Some(Duration::from_millis(500)));
         assert_eq!(s.query_timeout, Some(Duration::from_secs(60)));
+        assert_eq!(s.disable_grpc_compression, Some(true));
         Ok(())
     }
 
@@ -306,6 +312,7 @@ mod tests {
             ("INFLUX_WRITE_TIMEOUT", "10"),
             ("INFLUX_QUERY_TIMEOUT", "soon"),
             ("INFLUX_AUTH_SCHEME", "Basic"),
+            ("INFLUX_DISABLE_GRPC_COMPRESSION", "maybe"),
         ] {
             let err = from_env(env(&[("INFLUX_HOST", "http://h"), (name, value)]))
                 .err()

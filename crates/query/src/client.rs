@@ -12,6 +12,7 @@ use arrow_flight::flight_service_client::FlightServiceClient;
 use arrow_schema::SchemaRef;
 use futures::{StreamExt, TryStreamExt};
 use influxdb3_ipc_guard::MessageGuard;
+use tonic::codec::CompressionEncoding;
 use tonic::metadata::{AsciiMetadataKey, AsciiMetadataValue, MetadataMap};
 use tonic::transport::{Channel, Endpoint};
 
@@ -76,6 +77,8 @@ struct Inner {
     endpoint_config: Endpoint,
     flight: OnceLock<FlightServiceClient<Channel>>,
     max_decoding_message_size: usize,
+    /// Whether responses may come gzip-compressed (`grpc-accept-encoding: gzip`).
+    accept_gzip: bool,
     endpoint: String,
     database: Option<String>,
     has_token: bool,
@@ -224,6 +227,7 @@ impl QueryClientBuilder {
                 endpoint_config: endpoint,
                 flight: OnceLock::new(),
                 max_decoding_message_size: self.options.max_decoding_message_size_value(),
+                accept_gzip: self.options.grpc_compression_value(),
                 endpoint: endpoint_uri,
                 database: self.database,
                 has_token: token.is_some(),
@@ -406,8 +410,13 @@ impl QueryClient {
             .inner
             .flight
             .get_or_init(|| {
-                FlightServiceClient::new(self.inner.endpoint_config.connect_lazy())
-                    .max_decoding_message_size(self.inner.max_decoding_message_size)
+                let client = FlightServiceClient::new(self.inner.endpoint_config.connect_lazy())
+                    .max_decoding_message_size(self.inner.max_decoding_message_size);
+                if self.inner.accept_gzip {
+                    client.accept_compressed(CompressionEncoding::Gzip)
+                } else {
+                    client
+                }
             })
             .clone();
         let response = flight.do_get(request).await.map_err(Error::from_status)?;

@@ -155,7 +155,8 @@ impl Error {
                 }
                 Code::OutOfRange | Code::ResourceExhausted
                     if lower_msg.contains("message length too large")
-                        || lower_msg.contains("decoded message length") =>
+                        || lower_msg.contains("decoded message length")
+                        || lower_msg.contains("exceeded while decompressing") =>
                 {
                     (ErrorKind::Server, Some(HINT_MESSAGE_SIZE))
                 }

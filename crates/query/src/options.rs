@@ -49,6 +49,7 @@ pub struct FlightOptions {
     keep_alive_timeout: Option<Duration>,
     max_decoding_message_size: usize,
     query_timeout: Option<Duration>,
+    disable_grpc_compression: bool,
 }
 
 impl Default for FlightOptions {
@@ -63,6 +64,7 @@ impl Default for FlightOptions {
             keep_alive_timeout: None,
             max_decoding_message_size: DEFAULT_MAX_DECODING_MESSAGE_SIZE,
             query_timeout: None,
+            disable_grpc_compression: false,
         }
     }
 }
@@ -88,6 +90,7 @@ impl fmt::Debug for FlightOptions {
             .field("keep_alive_timeout", &self.keep_alive_timeout)
             .field("max_decoding_message_size", &self.max_decoding_message_size)
             .field("query_timeout", &self.query_timeout)
+            .field("disable_grpc_compression", &self.disable_grpc_compression)
             .finish()
     }
 }
@@ -157,6 +160,26 @@ impl FlightOptions {
     pub fn query_timeout(mut self, timeout: Duration) -> Self {
         self.query_timeout = Some(timeout);
         self
+    }
+
+    /// Stops asking for gzip-compressed responses (the Python client's
+    /// `disable_grpc_compression`, the `INFLUX_DISABLE_GRPC_COMPRESSION` variable of the
+    /// facade). By default the client sends `grpc-accept-encoding: gzip` and the server
+    /// compresses the Arrow data it returns, which saves bandwidth on slow links at the cost
+    /// of CPU on both ends; on a fast local network turning it off can make large results
+    /// arrive sooner.
+    ///
+    /// ```
+    /// let options = influxdb3_query::FlightOptions::default().disable_grpc_compression(true);
+    /// # let _ = options;
+    /// ```
+    pub fn disable_grpc_compression(mut self, disable: bool) -> Self {
+        self.disable_grpc_compression = disable;
+        self
+    }
+
+    pub(crate) fn grpc_compression_value(&self) -> bool {
+        !self.disable_grpc_compression
     }
 
     pub(crate) fn max_decoding_message_size_value(&self) -> usize {

@@ -3,6 +3,7 @@
 //! One binary with a module per area, because every binary that starts an emulator links
 //! DataFusion.
 
+mod compression;
 mod hosts;
 mod support;
 mod tag_order;

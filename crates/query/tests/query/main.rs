@@ -4,6 +4,7 @@
 //! One binary per crate keeps links few and the target directory small.
 
 mod common;
+mod compression;
 mod hostile;
 mod large;
 mod query;
