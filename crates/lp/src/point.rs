@@ -397,10 +397,19 @@ impl Point {
         }
     }
 
-    /// Adds a tag. A tag with an empty value is left out when encoding; the same key twice is
-    /// an encoding error.
-    pub fn tag(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.tags.push((key.into(), value.into()));
+    /// Adds a tag. The value is anything that displays as text: strings, and also integers,
+    /// booleans, floats or your own `Display` types, written as their text (`2`, `true`). A
+    /// tag with an empty value is left out when encoding; the same key twice is an encoding
+    /// error.
+    ///
+    /// ```
+    /// use influxdb3_lp::Point;
+    ///
+    /// let point = Point::new("home").tag("room", "Kitchen").tag("floor", 2).tag("occupied", true).field("temp", 21.5);
+    /// assert_eq!(point.to_string(), "home,floor=2,occupied=true,room=Kitchen temp=21.5");
+    /// ```
+    pub fn tag(mut self, key: impl Into<String>, value: impl fmt::Display) -> Self {
+        self.tags.push((key.into(), value.to_string()));
         self
     }
 
@@ -437,5 +446,57 @@ impl Point {
     /// The timestamp, if one was set.
     pub fn get_timestamp(&self) -> Option<Timestamp> {
         self.timestamp
+    }
+
+    /// The point as one line of line protocol, without the trailing newline, with timestamps
+    /// in nanoseconds (a bare integer timestamp is written as it is); Python's
+    /// `Point.to_line_protocol()`. An empty string when no field is left (all NaN, or none);
+    /// an error when the point cannot be written (an invalid name, a duplicate key, a
+    /// timestamp out of range).
+    ///
+    /// ```
+    /// use influxdb3_lp::{Point, Timestamp};
+    ///
+    /// let point = Point::new("home").tag("room", "Living Room").field("temp", 21.1).timestamp(Timestamp::seconds(1_641_024_000));
+    /// assert_eq!(point.to_line_protocol()?, "home,room=Living\\ Room temp=21.1 1641024000000000000");
+    /// assert!(Point::new("home").tag("a", 1).tag("a", 2).field("v", 1).to_line_protocol().is_err());
+    /// # Ok::<(), influxdb3_lp::Error>(())
+    /// ```
+    pub fn to_line_protocol(&self) -> Result<String, crate::Error> {
+        self.to_line_protocol_in(Precision::Nanoseconds)
+    }
+
+    /// The point as one line of line protocol with timestamps in `precision`; see
+    /// [`to_line_protocol`](Self::to_line_protocol).
+    ///
+    /// ```
+    /// use influxdb3_lp::{Point, Precision, Timestamp};
+    ///
+    /// let point = Point::new("home").field("temp", 21.1).timestamp(Timestamp::millis(1_641_024_000_500));
+    /// assert_eq!(point.to_line_protocol_in(Precision::Seconds)?, "home temp=21.1 1641024000");
+    /// # Ok::<(), influxdb3_lp::Error>(())
+    /// ```
+    pub fn to_line_protocol_in(&self, precision: Precision) -> Result<String, crate::Error> {
+        let mut encoder = crate::LineEncoder::new(precision);
+        encoder.write_point(self)?;
+        let mut bytes = encoder.take().to_vec();
+        if bytes.last() == Some(&b'\n') {
+            bytes.pop();
+        }
+        // The encoder writes only UTF-8 (escaped `String`s and ASCII).
+        Ok(String::from_utf8(bytes)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
+    }
+}
+
+impl fmt::Display for Point {
+    /// The line protocol of [`to_line_protocol`](Point::to_line_protocol) (nanosecond
+    /// timestamps, no newline). A point that cannot be written shows as
+    /// `<invalid point: reason>` rather than failing, so formatting never panics.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.to_line_protocol() {
+            Ok(line) => f.write_str(&line),
+            Err(e) => write!(f, "<invalid point: {e}>"),
+        }
     }
 }

@@ -80,3 +80,26 @@ async fn record_batch_tag_columns_of_scalar_types() -> Result<(), BoxError> {
     assert_eq!(table.num_rows(), 1, "{table}");
     Ok(())
 }
+
+#[tokio::test]
+async fn point_tags_of_any_display_type() -> Result<(), BoxError> {
+    let emulator = emulator().await?;
+    let client = builder(&emulator, "tags").build()?;
+    let point = influxdb_client_3::Point::new("points")
+        .tag("floor", 2)
+        .tag("occupied", true)
+        .tag("room", String::from("Kitchen"))
+        .field("temp", 21.5);
+    assert_eq!(
+        point.to_string(),
+        "points,floor=2,occupied=true,room=Kitchen temp=21.5"
+    );
+    client.write(point).await?;
+    let table = client
+        .query(Query::sql(
+            "SELECT temp FROM points WHERE floor = '2' AND occupied = 'true'",
+        ))
+        .await?;
+    assert_eq!(table.num_rows(), 1, "{table}");
+    Ok(())
+}

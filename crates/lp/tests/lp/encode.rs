@@ -660,3 +660,32 @@ fn tag_order_puts_named_tags_first_and_sorts_the_rest() {
         .unwrap();
     assert_eq!(plain.as_bytes(), b"m,a=2,b=1 v=1i\n");
 }
+
+#[test]
+fn points_display_as_line_protocol_and_take_any_display_tag_value() {
+    let name = String::from("Kitchen");
+    let point = p("home")
+        .tag("room", &name)
+        .tag("name", name.clone())
+        .tag("floor", 2)
+        .tag("ratio", 0.5)
+        .tag("occupied", false)
+        .tag("big", u64::MAX)
+        .field("temp", 21.5)
+        .timestamp(Timestamp::seconds(1));
+    let want = "home,big=18446744073709551615,floor=2,name=Kitchen,occupied=false,ratio=0.5,room=Kitchen \
+         temp=21.5 1000000000";
+    assert_eq!(point.to_string(), want);
+    assert_eq!(point.to_line_protocol().unwrap(), want);
+    assert_eq!(
+        point.to_line_protocol_in(Precision::Seconds).unwrap(),
+        want.replace(" 1000000000", " 1")
+    );
+    // No field left: empty; invalid: an error, and Display never fails.
+    assert_eq!(p("m").field("v", f64::NAN).to_line_protocol().unwrap(), "");
+    let bad = p("m").tag("k", "a").tag("k", "b").field("v", 1);
+    assert!(bad.to_line_protocol().is_err());
+    assert!(bad.to_string().starts_with("<invalid point: "), "{bad}");
+    let far = p("m").field("v", 1).timestamp(Timestamp::seconds(i64::MAX));
+    assert!(far.to_string().starts_with("<invalid point: "), "{far}");
+}
