@@ -22,7 +22,8 @@
 //!   (up to now without an upper bound) by [`crate::gapfill`], as the server does; a fill
 //!   number replaces output values, not values inside an expression of aggregates;
 //!   `ORDER BY time [ASC|DESC]`, `LIMIT`/`OFFSET` (per series, as in InfluxDB);
-//! - `SHOW MEASUREMENTS`, `SHOW TAG KEYS [FROM m]`, `SHOW FIELD KEYS [FROM m]`,
+//! - `SHOW MEASUREMENTS [WITH MEASUREMENT = m | =~ /re/] [LIMIT n] [OFFSET n]`,
+//!   `SHOW TAG KEYS [FROM m]`, `SHOW FIELD KEYS [FROM m]`,
 //!   `SHOW TAG VALUES [FROM m] WITH KEY = k | IN (…) | =~ /re/ [WHERE …]`,
 //!   `SHOW RETENTION POLICIES` (`SHOW DATABASES` is answered by the HTTP endpoints).
 //!
@@ -102,7 +103,11 @@ pub(crate) fn translate(
             }
             translation
         }
-        Statement::ShowMeasurements => show_measurements(snapshot)?,
+        Statement::ShowMeasurements {
+            filter,
+            limit,
+            offset,
+        } => show_measurements(snapshot, filter.as_ref(), limit, offset)?,
         Statement::ShowTagKeys { from } => show_keys(snapshot, from.as_deref(), KeyKind::Tag)?,
         Statement::ShowFieldKeys { from } => show_keys(snapshot, from.as_deref(), KeyKind::Field)?,
         Statement::ShowTagValues {
@@ -474,7 +479,12 @@ fn number(text: &str, start: usize) -> Result<(Token, usize), QueryError> {
 #[derive(Debug, Clone, PartialEq)]
 enum Statement {
     Select(Select),
-    ShowMeasurements,
+    ShowMeasurements {
+        /// `WITH MEASUREMENT …`, a filter on the measurement name.
+        filter: Option<KeyFilter>,
+        limit: Option<u64>,
+        offset: Option<u64>,
+    },
     ShowTagKeys {
         from: Option<String>,
     },
@@ -798,8 +808,28 @@ impl Parser {
             return Ok(Statement::ShowRetentionPolicies);
         }
         if self.accept_keyword("MEASUREMENTS") {
+            let filter = if self.accept_keyword("WITH") {
+                self.expect_keyword("MEASUREMENT")?;
+                Some(self.key_filter()?)
+            } else {
+                None
+            };
+            let limit = if self.accept_keyword("LIMIT") {
+                Some(self.unsigned_clause("LIMIT")?)
+            } else {
+                None
+            };
+            let offset = if self.accept_keyword("OFFSET") {
+                Some(self.unsigned_clause("OFFSET")?)
+            } else {
+                None
+            };
             self.reject_show_clauses("SHOW MEASUREMENTS")?;
-            return Ok(Statement::ShowMeasurements);
+            return Ok(Statement::ShowMeasurements {
+                filter,
+                limit,
+                offset,
+            });
         }
         if self.accept_keyword("FIELD") {
             self.expect_keyword("KEYS")?;
@@ -817,29 +847,7 @@ impl Parser {
             let from = self.show_from()?;
             self.expect_keyword("WITH")?;
             self.expect_keyword("KEY")?;
-            let key = if self.accept_sym(Sym::Eq) {
-                KeyFilter::Eq(self.identifier()?)
-            } else if self.accept_sym(Sym::NotEq) {
-                KeyFilter::NotEq(self.identifier()?)
-            } else if self.accept_keyword("IN") {
-                self.expect_sym(Sym::LParen)?;
-                let mut keys = vec![self.identifier()?];
-                while self.accept_sym(Sym::Comma) {
-                    keys.push(self.identifier()?);
-                }
-                self.expect_sym(Sym::RParen)?;
-                KeyFilter::In(keys)
-            } else if self.peek() == &Token::Sym(Sym::RegexMatch)
-                || self.peek() == &Token::Sym(Sym::RegexNotMatch)
-            {
-                let negated = self.next() == Token::Sym(Sym::RegexNotMatch);
-                match self.next() {
-                    Token::Regex(pattern) => KeyFilter::Regex { pattern, negated },
-                    _ => return Err(self.unexpected("regular expression")),
-                }
-            } else {
-                return Err(self.unexpected("'=', '!=', '=~', '!~' or IN"));
-            };
+            let key = self.key_filter()?;
             let condition = if self.accept_keyword("WHERE") {
                 Some(self.expr()?)
             } else {
@@ -857,6 +865,34 @@ impl Parser {
              TAG VALUES, or RETENTION POLICIES following SHOW",
             self.position(),
         ))
+    }
+
+    /// `= name`, `!= name`, `IN (names)`, `=~ /re/` or `!~ /re/` (after `WITH KEY` or
+    /// `WITH MEASUREMENT`).
+    fn key_filter(&mut self) -> Result<KeyFilter, QueryError> {
+        Ok(if self.accept_sym(Sym::Eq) {
+            KeyFilter::Eq(self.identifier()?)
+        } else if self.accept_sym(Sym::NotEq) {
+            KeyFilter::NotEq(self.identifier()?)
+        } else if self.accept_keyword("IN") {
+            self.expect_sym(Sym::LParen)?;
+            let mut keys = vec![self.identifier()?];
+            while self.accept_sym(Sym::Comma) {
+                keys.push(self.identifier()?);
+            }
+            self.expect_sym(Sym::RParen)?;
+            KeyFilter::In(keys)
+        } else if self.peek() == &Token::Sym(Sym::RegexMatch)
+            || self.peek() == &Token::Sym(Sym::RegexNotMatch)
+        {
+            let negated = self.next() == Token::Sym(Sym::RegexNotMatch);
+            match self.next() {
+                Token::Regex(pattern) => KeyFilter::Regex { pattern, negated },
+                _ => return Err(self.unexpected("regular expression")),
+            }
+        } else {
+            return Err(self.unexpected("'=', '!=', '=~', '!~' or IN"));
+        })
     }
 
     fn show_from(&mut self) -> Result<Option<String>, QueryError> {
@@ -2182,11 +2218,29 @@ fn string_batches(names: &[&str], rows: Vec<Vec<String>>) -> Result<Translation,
     Ok(Translation::Batches(schema, vec![batch]))
 }
 
-fn show_measurements(snapshot: &DatabaseSnapshot) -> Result<Translation, QueryError> {
-    let rows = snapshot
-        .tables
-        .iter()
-        .map(|t| vec!["measurements".to_owned(), t.name.clone()])
+fn show_measurements(
+    snapshot: &DatabaseSnapshot,
+    filter: Option<&KeyFilter>,
+    limit: Option<u64>,
+    offset: Option<u64>,
+) -> Result<Translation, QueryError> {
+    let mut names: Vec<&str> = snapshot.tables.iter().map(|t| t.name.as_str()).collect();
+    names.sort_unstable();
+    if let Some(filter) = filter {
+        let wanted = keys_matching(filter, names.iter().copied())?;
+        names = names
+            .into_iter()
+            .zip(wanted)
+            .filter_map(|(name, wanted)| wanted.then_some(name))
+            .collect();
+    }
+    let skip = usize::try_from(offset.unwrap_or(0)).unwrap_or(usize::MAX);
+    let take = limit.map_or(usize::MAX, |l| usize::try_from(l).unwrap_or(usize::MAX));
+    let rows = names
+        .into_iter()
+        .skip(skip)
+        .take(take)
+        .map(|name| vec!["measurements".to_owned(), name.to_owned()])
         .collect();
     string_batches(&[MEASUREMENT_COLUMN, "name"], rows)
 }
@@ -2742,6 +2796,14 @@ mod tests {
             (
                 "SHOW MEASUREMENTS",
                 "+------------------+---------+\n| iox::measurement | name    |\n+------------------+---------+\n| measurements     | home    |\n| measurements     | weather |\n+------------------+---------+",
+            ),
+            (
+                "SHOW MEASUREMENTS WITH MEASUREMENT =~ /^w/",
+                "+------------------+---------+\n| iox::measurement | name    |\n+------------------+---------+\n| measurements     | weather |\n+------------------+---------+",
+            ),
+            (
+                "SHOW MEASUREMENTS LIMIT 1 OFFSET 1",
+                "+------------------+---------+\n| iox::measurement | name    |\n+------------------+---------+\n| measurements     | weather |\n+------------------+---------+",
             ),
             (
                 "SHOW TAG KEYS",
