@@ -211,6 +211,12 @@ impl Client {
         self.block_on(future)?
     }
 
+    /// Buffers `record` in batching mode without waiting, failing when the buffer is full;
+    /// see [`crate::Client::try_write`].
+    pub fn try_write<R: ToLineProtocol>(&self, record: R) -> Result<WriteResult, Error> {
+        self.inner.try_write(record)
+    }
+
     /// Writes every record of an iterator in one write; see [`crate::Client::write_iter`].
     pub fn write_iter<I>(&self, records: I) -> Result<WriteResult, Error>
     where

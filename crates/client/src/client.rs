@@ -638,6 +638,57 @@ impl Client {
         async move { client.send(encoded?).await }
     }
 
+    /// Buffers `record` in batching mode without waiting: fails at once with an error for
+    /// which [`Error::is_buffer_full`] holds when the writer's buffer
+    /// (`max_buffered_lines`/`max_buffered_bytes` of the
+    /// [`WriteOptions`](crate::WriteOptions)) has no room for it, where
+    /// [`write`](Self::write) would wait. Nothing of a record that fails is buffered. For
+    /// producers that would rather drop or divert data than slow down.
+    ///
+    /// In synchronous mode there is no buffer, so `try_write` is a configuration error: use
+    /// [`write`](Self::write).
+    ///
+    /// ```no_run
+    /// # async fn run(client: influxdb_client_3::Client) -> Result<(), influxdb_client_3::Error> {
+    /// use influxdb_client_3::Point;
+    ///
+    /// match client.try_write(Point::new("home").field("temp", 21.5)) {
+    ///     Ok(_) => {}
+    ///     Err(e) if e.is_buffer_full() => eprintln!("dropped a reading: {e}"),
+    ///     Err(e) => return Err(e),
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn try_write<R: ToLineProtocol>(&self, record: R) -> Result<WriteResult, Error> {
+        self.try_write_with(record, WriteCall::new())
+    }
+
+    /// Like [`try_write`](Self::try_write), with a per-call database, precision and tags.
+    pub fn try_write_with<R: ToLineProtocol>(
+        &self,
+        record: R,
+        call: WriteCall,
+    ) -> Result<WriteResult, Error> {
+        let Some(writer) = &self.inner.writer else {
+            return Err(Error::config(
+                "try_write needs batching mode (a WriteOptions in the write client options); \
+                 in synchronous mode use write()",
+            ));
+        };
+        let encoded = self.encode(&record, &call)?;
+        let result = WriteResult {
+            lines: encoded.stats.lines,
+            bytes: encoded.lines.bytes().len(),
+            requests: 0,
+            encoded: encoded.stats,
+            batched: true,
+        };
+        if !encoded.lines.is_empty() {
+            writer.try_write(&encoded.params, encoded.lines.bytes())?;
+        }
+        Ok(result)
+    }
+
     /// Writes every record of an iterator in one write (one request in synchronous mode, as
     /// long as the body stays under the server's limit), e.g. a filtered or mapped sequence of
     /// points or derive-macro structs. Records are encoded as they are pulled, so nothing but

@@ -124,6 +124,13 @@ impl Error {
         }
     }
 
+    /// Whether a [`try_write`](crate::Client::try_write) found the batching writer's buffer
+    /// full (nothing of the record was buffered; [`write`](crate::Client::write) would have
+    /// waited for room).
+    pub fn is_buffer_full(&self) -> bool {
+        matches!(self.root(), Error::Write(e) if e.kind() == influxdb3_write::ErrorKind::BufferFull)
+    }
+
     /// Whether trying the same operation again may succeed (connection failures, timeouts,
     /// 429 and 5xx responses).
     pub fn is_retryable(&self) -> bool {

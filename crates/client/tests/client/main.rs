@@ -9,3 +9,4 @@ mod support;
 mod tag_order;
 mod tag_types;
 mod timestamps;
+mod try_write;
