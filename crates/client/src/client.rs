@@ -203,14 +203,28 @@ impl ClientBuilder {
         }
     }
 
-    /// A builder from the `INFLUX_*` environment variables (PROTOCOL.md §7.3):
-    /// `INFLUX_HOST` (required), `INFLUX_TOKEN`, `INFLUX_AUTH_SCHEME`, `INFLUX_DATABASE`,
-    /// `INFLUX_ORG`, `INFLUX_PRECISION`, `INFLUX_GZIP_THRESHOLD`, `INFLUX_WRITE_NO_SYNC`,
-    /// `INFLUX_WRITE_ACCEPT_PARTIAL`, `INFLUX_WRITE_USE_V2_API`,
-    /// `INFLUX_DISABLE_GRPC_COMPRESSION`, `INFLUX_WRITE_TIMEOUT` and `INFLUX_QUERY_TIMEOUT`
-    /// (durations such as `10s`, `500ms`, `1m`). A value that cannot
-    /// be parsed is an error naming the variable. Add callbacks and other options before
-    /// [`build`](Self::build).
+    /// A builder from the `INFLUX_*` environment variables (PROTOCOL.md §7.3). Unset and
+    /// empty variables keep the defaults; a value that cannot be parsed is an error naming the
+    /// variable. Add callbacks and other options before [`build`](Self::build).
+    ///
+    /// | Variable | Meaning |
+    /// |---|---|
+    /// | `INFLUX_HOST` | the server (required): `http[s]://host[:port]`, or `host[:port]` for https |
+    /// | `INFLUX_TOKEN` | the token |
+    /// | `INFLUX_AUTH_SCHEME` | `Token` (default) or `Bearer` |
+    /// | `INFLUX_DATABASE` | the default database |
+    /// | `INFLUX_ORG` | the organization (sent to the v2 endpoint) |
+    /// | `INFLUX_PRECISION` | `ns`/`nanosecond` (default), `us`, `ms`, `s` (or their long names) |
+    /// | `INFLUX_GZIP_THRESHOLD` | gzip bodies of at least this many bytes (default 1000; 0 off) |
+    /// | `INFLUX_WRITE_NO_SYNC` | boolean: answer writes before the WAL is persisted (v3 endpoint) |
+    /// | `INFLUX_WRITE_ACCEPT_PARTIAL` | boolean: keep the valid lines of a write with invalid ones (default true) |
+    /// | `INFLUX_WRITE_USE_V2_API` | boolean: write to `/api/v2/write` (default true) or `/api/v3/write_lp` |
+    /// | `INFLUX_DISABLE_GRPC_COMPRESSION` | boolean: do not ask for gzip-compressed query responses |
+    /// | `INFLUX_WRITE_TIMEOUT` | a duration: milliseconds (`10000`, as Python) or with units (`10s`, as Go) |
+    /// | `INFLUX_QUERY_TIMEOUT` | the same, for queries (default none) |
+    ///
+    /// Booleans are `true`/`false`, `yes`/`no`, `y`/`n`, `t`/`f` or `1`/`0`, in any case, so
+    /// one environment file serves the Python, Go and Rust clients.
     pub fn from_env() -> Result<Self, Error> {
         Ok(Self::from_settings(config::from_env(|name| {
             std::env::var(name).ok()
@@ -218,7 +232,20 @@ impl ClientBuilder {
     }
 
     /// A builder from a connection string (PROTOCOL.md §7.4):
-    /// `https://host:8181?token=...&database=...&authScheme=...&org=...&precision=...&gzipThreshold=...&writeNoSync=...&writeAcceptPartial=...&writeUseV2Api=...`.
+    /// `https://host:8181?token=...&database=...` (a bare `host:8181?...` means https). The
+    /// query parameters are `token`, `authScheme`, `org`, `database`, `precision`,
+    /// `gzipThreshold`, `writeNoSync`, `writeAcceptPartial`, `writeUseV2Api`, `writeTimeout`,
+    /// `queryTimeout` and `disableGrpcCompression`, with the values
+    /// [`from_env`](Self::from_env) takes. Other keys (another client's, or a typo) are
+    /// ignored with a `tracing` warning; a known key with a bad value is an error.
+    ///
+    /// ```
+    /// let builder = influxdb_client_3::ClientBuilder::from_connection_string(
+    ///     "localhost:8181?token=t&database=db&writeTimeout=10000&disableGrpcCompression=yes",
+    /// )?;
+    /// # let _ = builder;
+    /// # Ok::<(), influxdb_client_3::Error>(())
+    /// ```
     pub fn from_connection_string(connection_string: &str) -> Result<Self, Error> {
         Ok(Self::from_settings(config::from_connection_string(
             connection_string,
@@ -913,6 +940,19 @@ mod tests {
         tracing::subscriber::with_default(subscriber, f);
         let bytes = buffer.0.lock().unwrap().clone();
         String::from_utf8_lossy(&bytes).into_owned()
+    }
+
+    #[test]
+    fn unknown_connection_string_keys_are_ignored_with_a_warning() {
+        let log = logged(|| {
+            let client = Client::from_connection_string(
+                "http://localhost:8181?token=t&database=db&timeout=secret-5&org=o",
+            );
+            assert!(client.is_ok(), "{client:?}");
+        });
+        assert!(log.contains("WARN"), "{log}");
+        assert!(log.contains("`timeout`"), "{log}");
+        assert!(!log.contains("secret-5"), "{log}");
     }
 
     #[test]

@@ -87,7 +87,8 @@ pub(crate) fn from_env(lookup: impl Fn(&str) -> Option<String>) -> Result<Settin
 }
 
 /// Parses `[http[s]://]host[:port][/path]?token=..&authScheme=..&org=..&database=..&precision=..
-/// &gzipThreshold=..&writeNoSync=..&writeAcceptPartial=..&writeUseV2Api=..`.
+/// &gzipThreshold=..&writeNoSync=..&writeAcceptPartial=..&writeUseV2Api=..&writeTimeout=..
+/// &queryTimeout=..&disableGrpcCompression=..`; other keys are ignored with a warning.
 pub(crate) fn from_connection_string(text: &str) -> Result<Settings, Error> {
     let origin = Origin::ConnectionString;
     let mut url = influxdb3_tls::parse_host_url(text)
@@ -110,12 +111,21 @@ pub(crate) fn from_connection_string(text: &str) -> Result<Settings, Error> {
                 settings.accept_partial = Some(parse_bool(origin, &key, &value)?)
             }
             "writeUseV2Api" => settings.use_v2_api = Some(parse_bool(origin, &key, &value)?),
+            "disableGrpcCompression" => {
+                settings.disable_grpc_compression = Some(parse_bool(origin, &key, &value)?)
+            }
+            "writeTimeout" => settings.write_timeout = Some(parse_duration(origin, &key, &value)?),
+            "queryTimeout" => settings.query_timeout = Some(parse_duration(origin, &key, &value)?),
             _ => {
-                return Err(Error::config(format!(
-                    "connection string parameter `{key}` is not known; expected token, authScheme, \
-                     org, database, precision, gzipThreshold, writeNoSync, writeAcceptPartial or \
-                     writeUseV2Api"
-                )));
+                // Another client's key (or a typo): ignored, so that one connection string
+                // serves several clients, but said so. The value may be a secret: not logged.
+                tracing::warn!(
+                    parameter = %key,
+                    "connection string parameter `{key}` is not known and is ignored; known: \
+                     token, authScheme, org, database, precision, gzipThreshold, writeNoSync, \
+                     writeAcceptPartial, writeUseV2Api, writeTimeout, queryTimeout, \
+                     disableGrpcCompression"
+                );
             }
         }
     }
@@ -164,27 +174,40 @@ fn parse_usize(origin: Origin, name: &str, value: &str) -> Result<usize, Error> 
         .map_err(|_| invalid(origin, name, value, "a non-negative integer (bytes)"))
 }
 
-/// Go's `strconv.ParseBool`.
+/// A boolean as the official clients write it, case-insensitively: `true`, `t`, `yes`, `y`,
+/// `1` (Python's and Go's true values) and `false`, `f`, `no`, `n`, `0`. Anything else is an
+/// error naming the setting, rather than a silent `false`.
 pub(crate) fn parse_bool(origin: Origin, name: &str, value: &str) -> Result<bool, Error> {
-    match value {
-        "1" | "t" | "T" | "TRUE" | "true" | "True" => Ok(true),
-        "0" | "f" | "F" | "FALSE" | "false" | "False" => Ok(false),
+    match value.trim().to_ascii_lowercase().as_str() {
+        "true" | "t" | "yes" | "y" | "1" => Ok(true),
+        "false" | "f" | "no" | "n" | "0" => Ok(false),
         _ => Err(invalid(
             origin,
             name,
             value,
-            "true or false (or 1, 0, t, f)",
+            "true or false (or yes, no, y, n, t, f, 1, 0)",
         )),
     }
 }
 
+/// A timeout: a whole number of milliseconds, as the Python client reads
+/// `INFLUX_WRITE_TIMEOUT=10000`, or a Go duration with units (`10s`, `500ms`, `1m30s`), as
+/// the Go client reads it.
 fn parse_duration(origin: Origin, name: &str, value: &str) -> Result<Duration, Error> {
-    parse_go_duration(value).ok_or_else(|| {
+    let text = value.trim();
+    let millis = (!text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| text.parse::<u64>().ok().map(Duration::from_millis));
+    let parsed = match millis {
+        Some(ms) => ms,
+        None => parse_go_duration(text),
+    };
+    parsed.ok_or_else(|| {
         invalid(
             origin,
             name,
             value,
-            "a duration such as 10s, 500ms, 1m or 1m30s (units ns, us, µs, ms, s, m, h)",
+            "milliseconds (10000) or a duration such as 10s, 500ms, 1m or 1m30s \
+             (units ns, us, µs, ms, s, m, h)",
         )
     })
 }
@@ -297,6 +320,46 @@ mod tests {
     }
 
     #[test]
+    fn other_clients_env_forms_are_accepted() -> Result<(), Error> {
+        // Python's milliseconds and booleans.
+        let s = from_env(env(&[
+            ("INFLUX_HOST", "localhost:8181"),
+            ("INFLUX_WRITE_TIMEOUT", "10000"),
+            ("INFLUX_QUERY_TIMEOUT", " 250 "),
+            ("INFLUX_WRITE_NO_SYNC", "yes"),
+            ("INFLUX_WRITE_ACCEPT_PARTIAL", "N"),
+            ("INFLUX_WRITE_USE_V2_API", "y"),
+            ("INFLUX_DISABLE_GRPC_COMPRESSION", "1"),
+        ]))?;
+        assert_eq!(s.write_timeout, Some(Duration::from_secs(10)));
+        assert_eq!(s.query_timeout, Some(Duration::from_millis(250)));
+        assert_eq!(
+            (s.no_sync, s.accept_partial, s.use_v2_api),
+            (Some(true), Some(false), Some(true))
+        );
+        assert_eq!(s.disable_grpc_compression, Some(true));
+        // Go's durations and booleans.
+        let s = from_env(env(&[
+            ("INFLUX_HOST", "http://h"),
+            ("INFLUX_WRITE_TIMEOUT", "1m30s"),
+            ("INFLUX_WRITE_NO_SYNC", "F"),
+            ("INFLUX_DISABLE_GRPC_COMPRESSION", "TRUE"),
+        ]))?;
+        assert_eq!(s.write_timeout, Some(Duration::from_secs(90)));
+        assert_eq!(s.no_sync, Some(false));
+        assert_eq!(s.disable_grpc_compression, Some(true));
+        // The connection string takes the same forms.
+        let s = from_connection_string(
+            "http://h?writeTimeout=5000&queryTimeout=2s&disableGrpcCompression=yes&writeNoSync=y",
+        )?;
+        assert_eq!(s.write_timeout, Some(Duration::from_secs(5)));
+        assert_eq!(s.query_timeout, Some(Duration::from_secs(2)));
+        assert_eq!(s.disable_grpc_compression, Some(true));
+        assert_eq!(s.no_sync, Some(true));
+        Ok(())
+    }
+
+    #[test]
     fn env_errors_name_the_variable() {
         let err = from_env(env(&[]))
             .err()
@@ -306,10 +369,11 @@ mod tests {
         for (name, value) in [
             ("INFLUX_PRECISION", "minutes"),
             ("INFLUX_GZIP_THRESHOLD", "-1"),
-            ("INFLUX_WRITE_NO_SYNC", "yes"),
+            ("INFLUX_WRITE_NO_SYNC", "yep"),
             ("INFLUX_WRITE_ACCEPT_PARTIAL", "on"),
             ("INFLUX_WRITE_USE_V2_API", "2"),
-            ("INFLUX_WRITE_TIMEOUT", "10"),
+            ("INFLUX_WRITE_TIMEOUT", "10 s"),
+            ("INFLUX_WRITE_TIMEOUT", "-5"),
             ("INFLUX_QUERY_TIMEOUT", "soon"),
             ("INFLUX_AUTH_SCHEME", "Basic"),
             ("INFLUX_DISABLE_GRPC_COMPRESSION", "maybe"),
@@ -357,7 +421,8 @@ mod tests {
         assert!(msg("ftp://h?token=t").contains("ftp"));
         assert!(msg("http://h?precision=h").contains("`precision`"));
         assert!(msg("http://h?writeNoSync=maybe").contains("`writeNoSync`"));
-        assert!(msg("http://h?tokn=x").contains("`tokn`"));
+        // An unknown key is ignored (with a warning), not an error.
+        assert!(from_connection_string("http://h?tokn=x&timeout=5").is_ok());
         assert!(msg("not a url").contains("invalid connection string"));
         // The token is never echoed back.
         assert!(!msg("http://h?token=supersecret&bogus=1").contains("supersecret"));

@@ -65,3 +65,23 @@ fn malformed_hosts_are_configuration_errors() {
         assert!(matches!(err, Error::Config(_)), "{host:?}: {err}");
     }
 }
+
+#[tokio::test]
+async fn a_connection_string_in_other_clients_forms_writes_and_queries() -> Result<(), BoxError> {
+    let emulator = crate::support::emulator().await?;
+    let client = Client::from_connection_string(&format!(
+        "{}?token={}&database=cfg&writeTimeout=10000&queryTimeout=30s&writeNoSync=no\
+         &disableGrpcCompression=y&timeout=5&unknownKey=1",
+        emulator.url(),
+        emulator.token().unwrap_or_default()
+    ))?;
+    client.write(Point::new("m").field("v", 1)).await?;
+    assert_eq!(
+        client
+            .query(Query::sql("SELECT v FROM m"))
+            .await?
+            .num_rows(),
+        1
+    );
+    Ok(())
+}
