@@ -925,7 +925,12 @@ impl Parser {
             Token::Sym(Sym::LParen) => {
                 return Err(QueryError::unsupported("subqueries in FROM"));
             }
-            _ => return Err(self.unexpected("measurement name")),
+            _ => {
+                return Err(QueryError::influxql_syntax(
+                    "invalid FROM clause, expected identifier, regular expression or subquery",
+                    self.position(),
+                ));
+            }
         }
         let name = self.identifier()?;
         if self.peek() == &Token::Sym(Sym::Dot) {
@@ -950,7 +955,12 @@ impl Parser {
         if self.is_keyword("INTO") {
             return Err(QueryError::unsupported("SELECT … INTO"));
         }
-        self.expect_keyword("FROM")?;
+        if !self.accept_keyword("FROM") {
+            return Err(QueryError::influxql_syntax(
+                "invalid SELECT statement, expected FROM clause",
+                self.position(),
+            ));
+        }
         let mut from = vec![self.measurement()?];
         while self.accept_sym(Sym::Comma) {
             let name = self.measurement()?;
@@ -2682,7 +2692,10 @@ mod tests {
                 "SELECT a FROM m LIMIT x",
                 "invalid LIMIT clause, expected unsigned integer at pos 22",
             ),
-            ("SELECT a m", "expected FROM, found m at pos 9"),
+            (
+                "SELECT a m",
+                "invalid SELECT statement, expected FROM clause at pos 9",
+            ),
         ] {
             let err = parse(text).expect_err(text).to_string();
             assert!(err.contains(expected), "{text}: {err}");
