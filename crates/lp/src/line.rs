@@ -145,7 +145,7 @@ impl LineBuilder<'_> {
     }
 
     /// Sets the timestamp (a bare `i64` is in the write's precision, a
-    /// [`Timestamp`](crate::Timestamp) with a unit is converted); without one the server uses
+    /// [`Timestamp`] with a unit is converted); without one the server uses
     /// its time.
     pub fn timestamp(mut self, ts: impl Into<Timestamp>) -> Self {
         self.timestamp = Some(ts.into());
