@@ -19,7 +19,6 @@ use arrow_array::types::Int64Type;
 use arrow_schema::SchemaRef;
 use datafusion::common::{ParamValues, TableReference};
 use datafusion::dataframe::DataFrame;
-use datafusion::datasource::MemTable;
 use datafusion::error::DataFusionError;
 use datafusion::execution::context::{SessionConfig, SessionContext};
 use datafusion::physical_plan::SendableRecordBatchStream;
@@ -489,7 +488,7 @@ async fn plan(
     params: &serde_json::Map<String, Value>,
 ) -> Result<SendableRecordBatchStream, QueryError> {
     let params = param_values(params)?;
-    let snapshot = &view::server_view(snapshot).map_err(QueryError::planning)?;
+    let view = &view::server_view(snapshot);
     let (sql, metadata) = match language {
         QueryLanguage::Sql => {
             check_sql_size(query)?;
@@ -513,7 +512,7 @@ async fn plan(
             });
         }
         QueryLanguage::InfluxQl => {
-            let (translation, metadata, fields) = influxql::translate(snapshot, query)?;
+            let (translation, metadata, fields) = influxql::translate(view, query)?;
             let metadata = (metadata, fields);
             match translation {
                 Translation::Sql(sql) => (sql, metadata),
@@ -719,7 +718,8 @@ fn batch_stream(schema: SchemaRef, batches: Vec<RecordBatch>) -> SendableRecordB
     Box::pin(RecordBatchStreamAdapter::new(schema, stream))
 }
 
-/// A session with every table of `snapshot` registered as `public.iox.<table>`.
+/// A session with every table of `snapshot` registered as `public.iox.<table>`, as the
+/// server presents it ([`view::ViewTable`]).
 fn session(snapshot: &DatabaseSnapshot) -> Result<SessionContext, QueryError> {
     // One partition keeps the row order of unordered queries stable (insertion order),
     // which tests and users of an emulator expect.
@@ -741,11 +741,9 @@ fn session(snapshot: &DatabaseSnapshot) -> Result<SessionContext, QueryError> {
     functions::register(&ctx);
     system::register(&ctx, "public").map_err(QueryError::planning)?;
     for table in &snapshot.tables {
-        let provider = MemTable::try_new(Arc::clone(&table.schema), vec![table.batches.clone()])
-            .map_err(QueryError::planning)?;
         ctx.register_table(
             TableReference::bare(table.name.as_str()),
-            Arc::new(provider),
+            Arc::new(view::ViewTable::new(table)),
         )
         .map_err(QueryError::planning)?;
     }

@@ -11,10 +11,14 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use arrow_array::{ArrayRef, RecordBatch};
+use arrow_array::{ArrayRef, RecordBatch, RecordBatchOptions};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use base64::Engine as _;
+use datafusion::catalog::Session;
+use datafusion::datasource::{MemTable, TableProvider, TableType};
 use datafusion::error::DataFusionError;
+use datafusion::logical_expr::Expr;
+use datafusion::physical_plan::ExecutionPlan;
 
 use crate::state::{DatabaseSnapshot, TableSnapshot};
 use crate::store::COLUMN_TYPE_KEY;
@@ -59,22 +63,25 @@ pub(crate) fn table_metadata<'a>(
     ])
 }
 
-/// `snapshot` as the server presents it (see the module docs).
-pub(crate) fn server_view(
-    snapshot: &DatabaseSnapshot,
-) -> Result<DatabaseSnapshot, DataFusionError> {
-    let tables = snapshot
-        .tables
-        .iter()
-        .map(table_view)
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(DatabaseSnapshot {
+/// The schemas of `snapshot` as the server presents them (see the module docs); the
+/// tables carry no batches: [`ViewTable`] converts the data of the tables a query scans.
+pub(crate) fn server_view(snapshot: &DatabaseSnapshot) -> DatabaseSnapshot {
+    DatabaseSnapshot {
         name: snapshot.name.clone(),
-        tables,
-    })
+        tables: snapshot
+            .tables
+            .iter()
+            .map(|table| TableSnapshot {
+                name: table.name.clone(),
+                schema: view_schema(table).0,
+                batches: Vec::new(),
+            })
+            .collect(),
+    }
 }
 
-fn table_view(table: &TableSnapshot) -> Result<TableSnapshot, DataFusionError> {
+/// The view schema of `table`, and for each of its columns the index of the stored column.
+fn view_schema(table: &TableSnapshot) -> (SchemaRef, Vec<usize>) {
     let fields = table.schema.fields();
     let tags = fields
         .iter()
@@ -94,32 +101,89 @@ fn table_view(table: &TableSnapshot) -> Result<TableSnapshot, DataFusionError> {
             }
         })
         .collect();
-    let schema: SchemaRef = Arc::new(Schema::new_with_metadata(view_fields, metadata));
-    let batches = table
-        .batches
-        .iter()
-        .map(|batch| {
-            let columns = order
+    (
+        Arc::new(Schema::new_with_metadata(view_fields, metadata)),
+        order,
+    )
+}
+
+/// A table of a snapshot as the server presents it. Its data is converted (columns
+/// reordered, tags cast to dictionaries) when a query scans it, and only the columns the
+/// query reads, so a query pays only for the tables and columns it touches.
+#[derive(Debug)]
+pub(crate) struct ViewTable {
+    schema: SchemaRef,
+    /// For each column of `schema`, the index of the stored column.
+    order: Vec<usize>,
+    source: TableSnapshot,
+}
+
+impl ViewTable {
+    /// The view of `table`.
+    pub(crate) fn new(table: &TableSnapshot) -> Self {
+        let (schema, order) = view_schema(table);
+        Self {
+            schema,
+            order,
+            source: table.clone(),
+        }
+    }
+}
+
+#[tonic::async_trait]
+impl TableProvider for ViewTable {
+    fn schema(&self) -> SchemaRef {
+        Arc::clone(&self.schema)
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>, DataFusionError> {
+        let indices: Vec<usize> = match projection {
+            Some(projection) => projection.clone(),
+            None => (0..self.schema.fields().len()).collect(),
+        };
+        let schema = Arc::new(self.schema.project(&indices)?);
+        let mut batches = Vec::with_capacity(self.source.batches.len());
+        for batch in &self.source.batches {
+            let columns = indices
                 .iter()
                 .zip(schema.fields())
                 .map(|(i, field)| {
-                    let column = batch.column(*i);
+                    let stored = self.order.get(*i).and_then(|j| batch.columns().get(*j));
+                    let Some(column) = stored else {
+                        return Err(DataFusionError::Internal(format!(
+                            "table '{}' has no column {i}",
+                            self.source.name
+                        )));
+                    };
                     if column.data_type() == field.data_type() {
                         Ok(Arc::clone(column))
                     } else {
                         arrow_cast::cast(column, field.data_type())
+                            .map_err(|e| DataFusionError::ArrowError(Box::new(e), None))
                     }
                 })
                 .collect::<Result<Vec<ArrayRef>, _>>()?;
-            RecordBatch::try_new(Arc::clone(&schema), columns)
-        })
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| DataFusionError::ArrowError(Box::new(e), None))?;
-    Ok(TableSnapshot {
-        name: table.name.clone(),
-        schema,
-        batches,
-    })
+            let options = RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
+            batches.push(RecordBatch::try_new_with_options(
+                Arc::clone(&schema),
+                columns,
+                &options,
+            )?);
+        }
+        MemTable::try_new(schema, vec![batches])?
+            .scan(state, None, filters, limit)
+            .await
+    }
 }
 
 #[cfg(test)]
