@@ -50,7 +50,7 @@ const TRAILER: u64 = 10;
 const LEADER: u64 = 8;
 
 /// The record batches of a feather file, each message checked by a
-/// [`MessageGuard`](influxdb3_ipc_guard::MessageGuard) before arrow-ipc decodes it.
+/// [`MessageGuard`] before arrow-ipc decodes it.
 ///
 /// arrow-ipc's own `FileReader` trusts what the file declares: a block or body length sizes an
 /// allocation before anything is read, a forged uncompressed length of an lz4 buffer is passed

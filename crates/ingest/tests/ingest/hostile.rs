@@ -161,7 +161,7 @@ impl Flips {
     /// The bytes with 1–4 bits flipped, or cut short (1 in 8).
     fn mutate(&mut self, good: &[u8]) -> Vec<u8> {
         let mut bytes = good.to_vec();
-        if self.next() % 8 == 0 {
+        if self.next().is_multiple_of(8) {
             bytes.truncate((self.next() % bytes.len() as u64) as usize);
             return bytes;
         }
