@@ -19,6 +19,8 @@ pub(crate) async fn run(connection: &Connection) -> Result<(), BoxError> {
         )
         .await?;
 
+    // As in Python's docs. On InfluxDB 3 a bare `-90d` is an offset from the epoch, so this
+    // matches every point; write `time >= now() - 90d` for the last 90 days.
     let query = "SELECT * from home WHERE time >= -90d";
     let table = client.query(Query::influxql(query)).await?;
     assert!(table.num_rows() >= 1);
