@@ -27,6 +27,10 @@ pub(crate) fn check() -> Result<(), String> {
         println!("    advisories: using the network RustSec database");
         return run("cargo deny check", cargo().args(["deny", "check"]));
     }
+    // With `--offline`, cargo-deny's `cargo metadata` needs the sources of every package of
+    // every target platform (windows-sys, android_system_properties, ...), which a build on
+    // this machine never downloads: fetch them from crates.io first.
+    run("cargo fetch", cargo().current_dir(&root).arg("fetch"))?;
     let config = offline_config(&root)?;
     println!(
         "    advisories: network database unreachable; using the snapshot via {}",
