@@ -64,10 +64,12 @@ pub(crate) struct IpcBatches {
 }
 
 impl IpcBatches {
+    /// Reads and checks the footer; `columns` is the projection by name, resolved against
+    /// the footer's schema.
     fn open(
         file: &SourceFile,
         mut reader: BufReader<CountingReader<File>>,
-        projection: Option<Vec<usize>>,
+        columns: Option<&[String]>,
     ) -> Result<(Self, SchemaRef), Error> {
         let corrupt = |message: String| file.error(ErrorKind::Corrupt, message);
         let file_len = file.total_bytes();
@@ -129,13 +131,10 @@ impl IpcBatches {
             .transpose()?
             .unwrap_or_default();
         let mut decoder = FileDecoder::new(schema.clone(), footer.version());
-        let projected = match projection {
-            Some(indices) => {
-                decoder = decoder.with_projection(indices.clone());
-                Arc::new(schema.project(&indices).map_err(|e| file.arrow_error(e))?)
-            }
-            None => schema.clone(),
-        };
+        let (projected, indices) = file.project(&schema, columns)?;
+        if let Some(indices) = indices {
+            decoder = decoder.with_projection(indices);
+        }
         let mut batches = IpcBatches {
             reader,
             decoder,
@@ -202,26 +201,19 @@ impl Iterator for IpcBatches {
     }
 }
 
-fn read_at(reader: &mut impl ReadSeek, offset: u64, buf: &mut [u8]) -> Result<(), std::io::Error> {
+fn read_at(
+    reader: &mut (impl Read + Seek),
+    offset: u64,
+    buf: &mut [u8],
+) -> Result<(), std::io::Error> {
     reader.seek(SeekFrom::Start(offset))?;
     reader.read_exact(buf)
 }
-
-trait ReadSeek: Read + Seek {}
-impl<T: Read + Seek> ReadSeek for T {}
 
 /// Opens a feather / Arrow IPC file as a [`BatchSource`](crate::BatchSource).
 pub(crate) fn open(path: &Path, options: FeatherOptions) -> Result<FileSource<IpcBatches>, Error> {
     let (file, handle) = SourceFile::open(path, FORMAT, None)?;
     let reader = file.buffered(handle);
-    // The projection is looked up by name in the schema, which the footer holds: read it
-    // first, without a projection, to resolve the names.
-    let (batches, schema) = IpcBatches::open(&file, reader, None)?;
-    let Some(columns) = options.projection.as_deref() else {
-        return Ok(FileSource::new(file, batches, schema, None));
-    };
-    let (_, indices) = file.project(&schema, Some(columns))?;
-    let reader = batches.reader;
-    let (batches, schema) = IpcBatches::open(&file, reader, indices)?;
+    let (batches, schema) = IpcBatches::open(&file, reader, options.projection.as_deref())?;
     Ok(FileSource::new(file, batches, schema, None))
 }

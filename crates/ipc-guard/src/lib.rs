@@ -583,7 +583,8 @@ pub fn contain<T>(what: &str, f: impl FnOnce() -> T) -> Result<T, Error> {
     })
 }
 
-/// Convenience for readers holding a whole schema: a guard and the schema converted once.
+/// Checks a flatbuffer schema ([`check_schema`]) and converts it: for readers that hold the
+/// schema apart from the messages (a feather file's footer).
 pub fn schema_of(schema: FbSchema<'_>) -> Result<Schema, Error> {
     check_schema(schema)?;
     Ok(arrow_ipc::convert::fb_to_schema(schema))

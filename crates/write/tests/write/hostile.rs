@@ -13,7 +13,7 @@ use influxdb3_write::{
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 
-use crate::common::{TOKEN, count, emulator, transport};
+use crate::common::{count, emulator, transport};
 use crate::writer::{Recorder, fast};
 
 /// 26,001 lines of which every 13th (2,001) is valid: the v3 answer lists 24,000 line errors
@@ -273,5 +273,4 @@ async fn duration_max_options_still_deliver_every_line() {
     let summary = writer.close().await.unwrap();
     assert_eq!((summary.accepted_lines, summary.failed_lines), (10, 0));
     assert_eq!(count(&emulator, "forever", "m").await, 10);
-    let _ = TOKEN;
 }
